@@ -1,0 +1,211 @@
+"""The randomizable physics parameters: one `ParamSpec` entry per parameter.
+
+This module only *describes* parameters (how λ maps to a value, the hard limits, the unit); the
+MuJoCo side that writes the value into an MjModel lives with the simulator. To add a parameter
+(e.g. the Rubik's cube's `face_friction`), add one entry to `PARAM_SPECS` and implement its
+application on the env side; the ADR algorithm, configs and metrics pick it up by name.
+
+λ convention [R §5]: every parameter has a dimensionless λ; λ = 0 is the calibrated (nominal)
+model, and ADR ranges start there (φ_L = φ_H = 0, FACTS.md "ADR"). Two mappings:
+
+- "multiplicative": value = nominal · e^{w·λ}. [R] randomizes cube size as x0·e^{0.15λ} and
+  friction as x0·e^{wλ} (FACTS.md "ADR"). A symmetric λ range is a symmetric range in log-scale,
+  and the nominal may be an array (e.g. every link's mass scaled by the same factor).
+- "additive": value = nominal + w·λ, with w in the parameter's unit. Used where the calibrated
+  value is zero (noise, latency, perturbations) or where [R]/[D] state ranges additively (gravity).
+
+`w` is chosen per parameter so that one ADR step (Δ = 0.02 in λ, FACTS.md) is a small change and
+a "strong" randomization is |λ| ≈ 1, as for cube size in [R] where λ ∈ [-1, 1] spans the final
+0.049–0.066 m range. This keeps the ADR entropy (computed in λ units) comparable across dims.
+
+`nominal` is None when it comes from the compiled model (resolved in phase 2, per env); a float
+means the calibrated value is fixed by definition (e.g. no observation noise in a calibrated sim).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+MappingKind = Literal["additive", "multiplicative"]
+MAPPINGS: tuple[str, ...] = ("additive", "multiplicative")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Description of one randomizable parameter (what ADR needs; not how MuJoCo applies it)."""
+
+    name: str
+    """Registry key, used in configs, metrics (`adr/<name>/low`) and checkpoints."""
+    description: str
+    """What the env side changes, in words (model field, which bodies/dofs)."""
+    mapping: MappingKind
+    """How λ becomes a value: "additive" (nominal + w·λ) or "multiplicative" (nominal·e^{w·λ})."""
+    hard_limits: tuple[float, float]
+    """[lo, hi] in λ units, lo ≤ 0 ≤ hi: ADR never widens past these (Alg. 1 of [R]). A side
+    with limit 0 cannot move (a one-sided parameter such as noise, which cannot go below 0)."""
+    unit: str
+    """Unit of the *value* (after mapping), for humans and metrics."""
+    w: float = 1.0
+    """Scale of λ: the exponent factor (multiplicative) or the value per unit λ (additive)."""
+    nominal: float | None = None
+    """Calibrated value if fixed by definition; None = read from the compiled model (phase 2)."""
+    integer: bool = False
+    """Round the value to the nearest integer (e.g. latency in whole control steps)."""
+
+    def __post_init__(self) -> None:
+        # Checked here so that adding a registry entry with a typo fails at import, not mid-run.
+        lo, hi = self.hard_limits
+        if self.mapping not in MAPPINGS:
+            raise ValueError(f"{self.name}: mapping {self.mapping!r} is not one of {MAPPINGS}")
+        if not lo <= 0.0 <= hi:
+            raise ValueError(
+                f"{self.name}: hard limits [{lo}, {hi}] must contain the calibrated value λ = 0"
+            )
+        if not self.w > 0.0:
+            raise ValueError(f"{self.name}: w must be positive, got {self.w}")
+
+    def to_value(self, nominal: float | np.ndarray, lam: float) -> float | np.ndarray:
+        """The parameter's value for λ; `nominal` may be an array (same factor for every entry)."""
+        if self.mapping == "multiplicative":
+            value = np.multiply(nominal, math.exp(self.w * lam))
+        else:
+            value = np.add(nominal, self.w * lam)
+        if self.integer:
+            # Round half up (numpy's rint rounds half to even), so the value is monotone in λ.
+            value = np.floor(value + 0.5)
+        return value
+
+
+def _log_range(lo: float, hi: float, w: float = 1.0) -> tuple[float, float]:
+    """λ limits for a multiplicative parameter whose scale factor should stay in [lo, hi]."""
+    return (round(math.log(lo) / w, 4), round(math.log(hi) / w, 4))
+
+
+# Frictions, damping etc. are scaled log-symmetrically; e^{±1} = [0.37, 2.72] contains the
+# hand-tuned ranges of [D Table 1] (friction 0.7–1.3, damping 0.3–3 needs ±1.5 below).
+_UNIT_LOG = (-1.0, 1.0)
+
+PARAM_SPECS: tuple[ParamSpec, ...] = (
+    # --- the object -------------------------------------------------------------------------
+    ParamSpec(
+        "cube_size", "edge length of the cube (geom size; recompiled through MjSpec)",
+        "multiplicative", (-1.0, 1.0), "m", w=0.15,
+        # [R]: x0·e^{0.15λ}; λ ∈ [-1, 1] gives 0.049–0.066 m for the 57 mm cube (FACTS.md).
+    ),
+    ParamSpec(
+        "cube_mass", "mass of the cube body (inertia scaled by the same factor)",
+        "multiplicative", _log_range(0.4, 1.75), "kg",
+        # FACTS.md final range 0.036–0.158 kg around a 0.09 kg cube = factors 0.4–1.75.
+    ),
+    ParamSpec(
+        "cube_friction_slide", "sliding friction (geom friction[0]) of the cube's geoms",
+        "multiplicative", _UNIT_LOG, "1",
+    ),
+    ParamSpec(
+        "cube_friction_spin_roll", "torsional and rolling friction (friction[1:3]) of the cube",
+        "multiplicative", _UNIT_LOG, "m",
+    ),
+    ParamSpec(
+        "cube_damping",
+        "extra velocity damping of the cube's free joint as a decay rate: dof_damping = rate × "
+        "(mass for translation dofs, principal inertia for rotation dofs), so one number has one "
+        "unit across the 6 dofs; models unmodelled dissipation (the calibrated model has none)",
+        "additive", (0.0, 2.0), "1/s", w=0.5, nominal=0.0,
+        # λ = 2 → 1/s: a spinning cube loses 1/e of its speed per second; strong but not sticky.
+    ),
+    # --- the robot --------------------------------------------------------------------------
+    ParamSpec(
+        "robot_friction_slide", "sliding friction (geom friction[0]) of all hand geoms",
+        "multiplicative", _UNIT_LOG, "1",
+    ),
+    ParamSpec(
+        "robot_friction_spin_roll", "torsional and rolling friction (friction[1:3]) of hand geoms",
+        "multiplicative", _UNIT_LOG, "m",
+    ),
+    ParamSpec(
+        "robot_link_mass", "mass of every hand link (body_mass and body_inertia, same factor)",
+        "multiplicative", _UNIT_LOG, "kg",
+        # Contains [D Table 1] masses U[0.5, 1.5].
+    ),
+    ParamSpec(
+        "robot_joint_damping", "dof_damping of all hand joints", "multiplicative", (-1.5, 1.5),
+        "N·m·s/rad",
+        # Contains [D Table 1] damping log-U[0.3, 3] = λ ∈ [-1.20, 1.10].
+    ),
+    ParamSpec(
+        "robot_armature", "dof_armature of all hand joints (reflected rotor inertia)",
+        "multiplicative", (-1.5, 1.5), "kg·m²",
+    ),
+    ParamSpec(
+        "robot_frictionloss", "dof_frictionloss (dry joint friction) of all hand joints",
+        "multiplicative", (-1.5, 1.5), "N·m",
+    ),
+    ParamSpec(
+        "actuator_gain", "position gain of every actuator (gainprm[0] and biasprm[1] = -kp together)",
+        "multiplicative", _log_range(0.5, 2.0), "N·m/rad",
+        # Contains [D Table 1] log-U[0.75, 1.5] = λ ∈ [-0.29, 0.41].
+    ),
+    ParamSpec(
+        "actuator_force_range", "actuator_forcerange (both ends) of every actuator",
+        "multiplicative", _log_range(0.5, 2.0), "N·m",
+    ),
+    # --- the world and the control loop -----------------------------------------------------
+    ParamSpec(
+        "gravity", "magnitude of opt.gravity (direction kept)", "additive", (-3.81, 4.19), "m/s²",
+        # FACTS.md final range [6, 14] m/s² = 9.81 + λ with λ ∈ [-3.81, 4.19].
+    ),
+    ParamSpec(
+        "timestep", "physics timestep opt.timestep (substeps per control step unchanged)",
+        "multiplicative", _log_range(0.8, 1.25), "s",
+        # Kept mild (±25 %): larger steps destabilize contact-rich hand models.
+    ),
+    ParamSpec(
+        "action_latency", "delay of the action by whole control steps (80 ms each, FACTS.md)",
+        "additive", (0.0, 2.0), "control steps", nominal=0.0, integer=True,
+        # value = round(λ): ADR must pass λ = 0.5 before any latency appears.
+    ),
+    ParamSpec(
+        "action_noise", "std of Gaussian noise added to the normalized action in [-1, 1]",
+        "additive", (0.0, 2.0), "action range", w=0.1, nominal=0.0,
+    ),
+    ParamSpec(
+        "obs_noise_correlated",
+        "scale of per-episode (correlated) observation noise; 1 = [D]'s levels: fingertips 1 mm, "
+        "object position 5 mm, orientation 0.1 rad",
+        "additive", (0.0, 3.0), "× [D] levels", nominal=0.0,
+    ),
+    ParamSpec(
+        "obs_noise_uncorrelated",
+        "scale of per-step (uncorrelated) observation noise; 1 = [D]'s levels: fingertips 2 mm, "
+        "object position 1 mm, orientation 0.1 rad",
+        "additive", (0.0, 3.0), "× [D] levels", nominal=0.0,
+    ),
+    ParamSpec(
+        "cube_force_perturbation", "std of random forces on the cube, in units of its weight m·g",
+        "additive", (0.0, 3.0), "m·g", w=0.1, nominal=0.0,
+    ),
+    ParamSpec(
+        "cube_torque_perturbation",
+        "std of random torques on the cube, in units of m·g·edge (weight × cube edge length)",
+        "additive", (0.0, 3.0), "m·g·edge", w=0.1, nominal=0.0,
+    ),
+)
+"""The registry, in a fixed order (the order λs are drawn in, so it is part of determinism:
+append new parameters at the end to keep seeded runs reproducible)."""
+
+PARAM_NAMES: tuple[str, ...] = tuple(s.name for s in PARAM_SPECS)
+_BY_NAME: dict[str, ParamSpec] = {s.name: s for s in PARAM_SPECS}
+
+
+def get_spec(name: str) -> ParamSpec:
+    """The registered spec for `name`; ValueError listing the known names otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown ADR parameter {name!r}; known parameters: {', '.join(PARAM_NAMES)}"
+        ) from None

@@ -1,0 +1,160 @@
+"""Structured configs (dataclasses) for dexrl.
+
+Hydra composes `configs/*.yaml`; the scripts turn the result into these dataclasses with
+`OmegaConf.structured` + `merge`, so an unknown or mistyped key fails with its name before any
+simulation, Ray or torch work starts. Library code takes these typed objects, never a DictConfig.
+Algorithm configs live beside their code (`dexrl.rl.config`, `dexrl.adr.config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from dexrl.paths import configs_dir
+
+TASKS = ("reach", "cube_rotate_z", "cube_rotate", "face_turn", "cube_solve")
+
+
+@dataclass
+class RobotConfig:
+    """The hand: which joints exist, where it starts. Values for `envs/hands/dexhand.xml`."""
+
+    # Name of the hand (informational; the scene file in EnvConfig.model decides the geometry).
+    name: str = "dexhand"
+    # Fingertip sites, in observation order (thumb last).
+    fingertip_sites: list[str] = field(
+        default_factory=lambda: ["fftip", "mftip", "rftip", "lftip", "thtip"]
+    )
+    # Touch sensors whose readings go into the privileged observation.
+    touch_sensors: list[str] = field(
+        default_factory=lambda: ["fftouch", "mftouch", "rftouch", "lftouch", "thtouch"]
+    )
+    # Site at the palm centre; positions in observations are relative to it.
+    palm_site: str = "palm_center"
+    # Ready pose: joint name -> angle (rad); joints not named start at 0.
+    ready_pose: dict[str, float] = field(default_factory=dict)
+    # Uniform noise (rad) added to the ready pose at reset.
+    init_qpos_noise: float = 0.02
+
+
+@dataclass
+class EnvConfig:
+    """One task on one scene. `configs/env/<name>.yaml` holds the values of each task."""
+
+    # Registered name of the environment (the yaml file's stem).
+    name: str = "cube_rotate"
+    # Which task class runs: one of TASKS.
+    task: str = "cube_rotate"
+    # MJCF scene, relative to envs/ (or absolute).
+    model: str = "scenes/hand_block.xml"
+    # Physics timestep (s). 4 ms with the implicitfast integrator is stable for this hand.
+    timestep: float = 0.004
+    # Physics steps per control step: 20 x 4 ms = 80 ms, the 12.5 Hz control of [D].
+    substeps: int = 20
+    # Hard cap on episode length in control steps (truncation).
+    max_episode_steps: int = 400
+    # Steps allowed without a success before the episode times out ([D]: 8 s = 100 steps).
+    timeout_steps: int = 100
+    # Success tolerance: rotation distance (rad) for cube tasks, per-fingertip distance (m) for reach.
+    success_tolerance: float = 0.4
+    # The episode ends after this many successes ([D]: 50).
+    max_successes: int = 50
+    # Reward on each success ([D]: +5).
+    success_bonus: float = 5.0
+    # Reward on a drop ([D]: -20).
+    drop_penalty: float = -20.0
+    # Weight of the dense term (decrease of distance to goal, [D]).
+    distance_reward_scale: float = 1.0
+    # Per-step penalty on the squared action (0 = off).
+    action_penalty: float = 0.0
+    # The cube counts as dropped when its centre is this far below the palm centre (m).
+    drop_below_palm: float = 0.04
+    # Relative joint-target step per control step, as a fraction of each actuator's half range.
+    action_scale: float = 0.1
+    # Exponential moving average of actions: a_s = ema * a + (1 - ema) * a_s ([D]: 0.3).
+    action_ema: float = 0.3
+    # Goal distribution for cube tasks: "so3" (uniform orientation) or "z" (yaw only).
+    goal: str = "so3"
+    # Reach: targets are fingertip positions of a random pose within this fraction of the ranges.
+    reach_target_range: float = 0.5
+    # Observation noise (std) added to policy observations: per episode (correlated) and per step.
+    obs_noise_correlated: float = 0.0
+    obs_noise_uncorrelated: float = 0.0
+    # The hand.
+    robot: RobotConfig = field(default_factory=RobotConfig)
+
+
+def _format_error(source: str, err: OmegaConfBaseException) -> str:
+    key = getattr(err, "full_key", None) or getattr(err, "key", None)
+    where = f" (key: {key})" if key else ""
+    return f"invalid config in {source}{where}: {err.msg if hasattr(err, 'msg') else err}"
+
+
+def env_config_from_dict(values: dict[str, Any], source: str = "<dict>") -> EnvConfig:
+    """Build and validate an EnvConfig from plain values (e.g. a Hydra node as a dict)."""
+    schema = OmegaConf.structured(EnvConfig)
+    try:
+        merged = OmegaConf.merge(schema, OmegaConf.create(values))
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        raise ValueError(_format_error(source, err)) from err
+    assert isinstance(cfg, EnvConfig)
+    validate_env_config(cfg)
+    return cfg
+
+
+def known_env_names() -> list[str]:
+    """Stems of `configs/env/*.yaml`."""
+    return sorted(p.stem for p in (configs_dir() / "env").glob("*.yaml"))
+
+
+def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvConfig:
+    """Load `configs/env/<name>.yaml` merged with `configs/robot/dexhand.yaml` and overrides."""
+    path = configs_dir() / "env" / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(
+            f"unknown env '{name}'. Known envs: {', '.join(known_env_names())} "
+            f"(files in {configs_dir() / 'env'})"
+        )
+    values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    assert isinstance(values, dict)
+    robot_path = configs_dir() / "robot" / "dexhand.yaml"
+    robot = OmegaConf.to_container(OmegaConf.load(robot_path), resolve=True)
+    values = {**values, "robot": {**(robot or {}), **values.get("robot", {})}}  # type: ignore[dict-item]
+    values.update(overrides or {})
+    return env_config_from_dict(values, source=str(path))
+
+
+def validate_env_config(cfg: EnvConfig) -> None:
+    """Check values that a type alone cannot; raise ValueError naming the key."""
+    checks: list[tuple[bool, str]] = [
+        (cfg.task in TASKS, f"env.task='{cfg.task}' is not a task; choose one of {', '.join(TASKS)}"),
+        (cfg.timestep > 0, f"env.timestep must be > 0 (got {cfg.timestep})"),
+        (cfg.substeps >= 1, f"env.substeps must be >= 1 (got {cfg.substeps})"),
+        (cfg.max_episode_steps >= 1, f"env.max_episode_steps must be >= 1 (got {cfg.max_episode_steps})"),
+        (cfg.timeout_steps >= 1, f"env.timeout_steps must be >= 1 (got {cfg.timeout_steps})"),
+        (cfg.success_tolerance > 0, f"env.success_tolerance must be > 0 (got {cfg.success_tolerance})"),
+        (cfg.max_successes >= 1, f"env.max_successes must be >= 1 (got {cfg.max_successes})"),
+        (0 < cfg.action_ema <= 1, f"env.action_ema must be in (0, 1] (got {cfg.action_ema})"),
+        (cfg.action_scale > 0, f"env.action_scale must be > 0 (got {cfg.action_scale})"),
+        (cfg.goal in ("so3", "z"), f"env.goal must be 'so3' or 'z' (got '{cfg.goal}')"),
+        (0 < cfg.reach_target_range <= 1, f"env.reach_target_range must be in (0, 1] (got {cfg.reach_target_range})"),
+        (cfg.obs_noise_correlated >= 0 and cfg.obs_noise_uncorrelated >= 0, "env.obs_noise_* must be >= 0"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
+
+
+def config_path(group: str, name: str) -> Path:
+    """Path of `configs/<group>/<name>.yaml`, with a clear error listing the choices."""
+    path = configs_dir() / group / f"{name}.yaml"
+    if not path.is_file():
+        choices = sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
+        raise ValueError(f"unknown {group} config '{name}'. Choices: {', '.join(choices)}")
+    return path

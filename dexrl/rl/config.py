@@ -1,0 +1,173 @@
+"""Typed configuration of the PPO learner and of the policy/value networks.
+
+Defaults follow the published dexterous-hand work (FACTS.md, "Learning (PPO)": [D] 1808.00177,
+[R] 1910.07113) where it gives a figure; other defaults are the usual PPO values and say so.
+Both classes are frozen so one instance can be shared without one user mutating another's
+config; use `dataclasses.replace` to derive a variant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Literal, TypeVar
+
+LR_SCHEDULES = ("constant", "linear")
+MODEL_KINDS = ("mlp", "lstm")
+ACTIVATIONS = ("elu", "relu", "tanh")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Hyper-parameters of the PPO update (clipped surrogate, GAE, Adam)."""
+
+    gamma: float = 0.998
+    """Discount factor [D]/[R] (FACTS.md): horizon ~500 steps = 40 s at 12.5 Hz."""
+    gae_lambda: float = 0.95
+    """GAE lambda [D]/[R] (FACTS.md): bias/variance trade-off of the advantage estimate."""
+    clip: float = 0.2
+    """PPO ratio clip epsilon [D]/[R] (FACTS.md)."""
+    lr: float = 3e-4
+    """Adam learning rate [D]/[R] (FACTS.md)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """"constant", or "linear" decay to 0 over training (driven by `PPOLearner.set_progress`)."""
+    adam_eps: float = 1e-5
+    """Adam epsilon; 1e-5 (not torch's 1e-8) is the usual PPO choice, it damps tiny-variance steps."""
+    entropy_coef: float = 0.01
+    """Weight of the entropy bonus [D]/[R] (FACTS.md)."""
+    value_coef: float = 0.5
+    """Weight of the value loss in the joint loss (common PPO default; FACTS.md gives none)."""
+    value_clip: float | None = None
+    """Clip the value prediction to old +- this (in normalized units); None = no value clipping."""
+    max_grad_norm: float = 1.0
+    """Clip the global gradient norm of actor + critic to this before each Adam step."""
+    epochs: int = 5
+    """Passes over each rollout batch."""
+    minibatches: int = 4
+    """Minibatches per epoch (MLP: over T*B samples; LSTM: over sequences of bptt_len steps)."""
+    target_kl: float | None = None
+    """Stop the update early once a minibatch's approx KL exceeds this; None = never stop early."""
+    normalize_advantages: bool = True
+    """Normalize advantages to zero mean / unit std per minibatch [D]/[R] (FACTS.md)."""
+    normalize_value_targets: bool = True
+    """Critic predicts returns normalized by their running mean/std [D]/[R] (FACTS.md)."""
+    obs_clip: float = 5.0
+    """Normalized observations are clipped to +- this many std [D]/[R] (FACTS.md: +-5 sigma)."""
+    bptt_len: int = 16
+    """LSTM truncated-BPTT chunk length in steps; must divide the rollout length T (or be >= T)."""
+
+    def validate(self) -> PPOConfig:
+        """Raise ValueError naming the first bad key and what is allowed; return self."""
+        _in_range("gamma", self.gamma, 0.0, 1.0)
+        _in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        _positive("clip", self.clip)
+        _positive("lr", self.lr)
+        _one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _positive("adam_eps", self.adam_eps)
+        _non_negative("entropy_coef", self.entropy_coef)
+        _positive("value_coef", self.value_coef)
+        if self.value_clip is not None:
+            _positive("value_clip", self.value_clip)
+        _positive("max_grad_norm", self.max_grad_norm)
+        _positive_int("epochs", self.epochs)
+        _positive_int("minibatches", self.minibatches)
+        if self.target_kl is not None:
+            _positive("target_kl", self.target_kl)
+        _bool("normalize_advantages", self.normalize_advantages)
+        _bool("normalize_value_targets", self.normalize_value_targets)
+        _positive("obs_clip", self.obs_clip)
+        _positive_int("bptt_len", self.bptt_len)
+        return self
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the Gaussian policy (MLP or LSTM) and of the separate critic MLP."""
+
+    kind: Literal["mlp", "lstm"] = "mlp"
+    """"mlp" (feed-forward policy) or "lstm" (recurrent policy; [D] found it better on hardware)."""
+    actor_hidden: tuple[int, ...] = (512, 256, 128)
+    """MLP policy layer widths; 512-256-128 as the GPU in-hand peers use (FACTS.md)."""
+    lstm_dense: tuple[int, ...] = (256,)
+    """LSTM policy: dense layers before the LSTM ([D] used 1024; smaller default for CPU workers)."""
+    lstm_size: int = 128
+    """LSTM policy: LSTM hidden size ([D] used 512; smaller default for CPU workers)."""
+    critic_hidden: tuple[int, ...] = (512, 256, 128)
+    """Critic MLP layer widths (critic runs on the learner only, so it can be wide)."""
+    init_log_std: float = 0.0
+    """Initial log std of the state-independent Gaussian (0 -> std 1 over the [-1, 1] action box)."""
+    activation: Literal["elu", "relu", "tanh"] = "elu"
+    """Hidden-layer activation: "elu", "relu" or "tanh"."""
+
+    def validate(self) -> ModelConfig:
+        """Raise ValueError naming the first bad key and what is allowed; return self."""
+        _one_of("kind", self.kind, MODEL_KINDS)
+        _widths("actor_hidden", self.actor_hidden, allow_empty=False)
+        _widths("lstm_dense", self.lstm_dense, allow_empty=True)
+        _positive_int("lstm_size", self.lstm_size)
+        _widths("critic_hidden", self.critic_hidden, allow_empty=False)
+        if not _is_number(self.init_log_std):
+            raise ValueError(f"init_log_std must be a finite number, got {self.init_log_std!r}")
+        _one_of("activation", self.activation, ACTIVATIONS)
+        return self
+
+
+_Config = TypeVar("_Config", PPOConfig, ModelConfig)
+
+
+def config_from_dict(cls: type[_Config], values: Mapping[str, object]) -> _Config:
+    """Build and validate a config from a plain mapping (e.g. a YAML/JSON section).
+
+    Unknown keys raise ValueError listing the known ones; lists become tuples (width fields).
+    """
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; allowed: {sorted(known)}")
+    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**clean).validate()  # type: ignore[arg-type]
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass; `gamma: true` in a YAML file is a mistake, not 1.0.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _in_range(key: str, value: float, low: float, high: float) -> None:
+    if not (_is_number(value) and low <= value <= high):
+        raise ValueError(f"{key} must be a number in [{low}, {high}], got {value!r}")
+
+
+def _positive(key: str, value: float) -> None:
+    if not (_is_number(value) and value > 0):
+        raise ValueError(f"{key} must be a number > 0, got {value!r}")
+
+
+def _non_negative(key: str, value: float) -> None:
+    if not (_is_number(value) and value >= 0):
+        raise ValueError(f"{key} must be a number >= 0, got {value!r}")
+
+
+def _positive_int(key: str, value: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+
+
+def _bool(key: str, value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {list(allowed)}, got {value!r}")
+
+
+def _widths(key: str, value: tuple[int, ...], allow_empty: bool) -> None:
+    ok = isinstance(value, tuple) and all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in value
+    )
+    if not ok or (not allow_empty and len(value) == 0):
+        need = "a tuple of positive ints" + ("" if allow_empty else " (at least one)")
+        raise ValueError(f"{key} must be {need}, got {value!r}")

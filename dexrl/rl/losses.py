@@ -1,0 +1,70 @@
+"""PPO objective terms as pure functions (Schulman et al. 2017), each checkable by hand.
+
+All inputs share one shape (written [N]; [T, B] or a flat minibatch work the same) and every loss
+is a mean over all elements. Losses are to be *minimized*.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def policy_loss(
+    logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, clip: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Clipped surrogate loss.
+
+    logp_new [N] (with grad), logp_old [N] behaviour log-probs recorded by the rollout workers,
+    advantages [N], clip epsilon -> (loss [], clip_fraction [], approx_kl []).
+
+    ratio = exp(logp_new - logp_old); loss = -mean(min(ratio * A, clamp(ratio, 1-eps, 1+eps) * A)).
+    Because logp_old is the behaviour policy's, the ratio stays correct when the workers collected
+    with weights one update old (DESIGN.md decision 4). clip_fraction = share of samples with
+    |ratio - 1| > eps. approx_kl = mean((ratio - 1) - log ratio), the non-negative, low-variance
+    estimator of KL(old || new) (Schulman, "Approximating KL divergence", 2020). Both diagnostics
+    are detached.
+    """
+    log_ratio = logp_new - logp_old
+    ratio = log_ratio.exp()
+    unclipped = ratio * advantages
+    clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
+    loss = -torch.minimum(unclipped, clipped).mean()
+    with torch.no_grad():
+        clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
+        approx_kl = ((ratio - 1.0) - log_ratio).mean()
+    return loss, clip_fraction, approx_kl
+
+
+def value_loss(
+    values: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor | None = None,
+    clip: float | None = None,
+) -> torch.Tensor:
+    """Squared-error value loss, 0.5 * mean((values - returns)^2).
+
+    values [N] predictions (with grad), returns [N] targets, in the same (normalized) units.
+    With old_values [N] and clip, the prediction is also clipped to old_values +- clip and the
+    larger of the two errors is used (PPO2-style value clipping). The 0.5 makes the gradient
+    (values - returns).
+    """
+    error = (values - returns) ** 2
+    if old_values is not None and clip is not None:
+        clipped_values = old_values + (values - old_values).clamp(-clip, clip)
+        error = torch.maximum(error, (clipped_values - returns) ** 2)
+    elif (old_values is None) != (clip is None):
+        raise ValueError("value_loss needs both old_values and clip for value clipping, or neither")
+    return 0.5 * error.mean()
+
+
+def entropy_loss(entropy: torch.Tensor) -> torch.Tensor:
+    """-mean(entropy) for entropy [N]: minimizing it keeps the policy exploring."""
+    return -entropy.mean()
+
+
+def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(A - mean(A)) / (std(A) + eps) over a minibatch [N] ([D]/[R], FACTS.md).
+
+    Uses the population std (correction=0) so a two-element batch gives exactly +-1.
+    """
+    return (advantages - advantages.mean()) / (advantages.std(correction=0) + eps)

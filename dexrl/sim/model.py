@@ -1,0 +1,136 @@
+"""Load and edit MJCF models with `mujoco.MjSpec`; resolve the ids a task needs once.
+
+Small functions that take a spec and return it (the MjSpec editing style of MuJoCo's sysid
+tools): edit, `compile()`, and assert in tests. Geometry edits (cube size) go through the spec;
+everything else is written straight into an env's own MjModel (DESIGN.md decision 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from dexrl.paths import model_path
+
+
+def load_spec(relative_path: str, timestep: float | None = None) -> mujoco.MjSpec:
+    """Parse an MJCF file (relative to `envs/` or absolute) into an MjSpec."""
+    path = model_path(relative_path)
+    try:
+        spec = mujoco.MjSpec.from_file(str(path))
+    except ValueError as err:  # mujoco reports XML and include errors as ValueError
+        raise ValueError(f"cannot parse MJCF model {path}: {err}") from err
+    if timestep is not None:
+        spec.option.timestep = timestep
+    return spec
+
+
+def compile_model(spec: mujoco.MjSpec) -> mujoco.MjModel:
+    """Compile a spec; compile errors name the model."""
+    try:
+        return spec.compile()
+    except ValueError as err:
+        raise ValueError(f"MuJoCo could not compile model '{spec.modelname}': {err}") from err
+
+
+def set_cube_half_size(spec: mujoco.MjSpec, half_size: float, body: str = "cube") -> mujoco.MjSpec:
+    """Scale every geom of `body` so the cube's half size becomes `half_size` (m).
+
+    The collision box and the coloured face plates are scaled together, so the faces stay on the
+    surface. Returns the same spec, edited in place.
+    """
+    cube = spec.body(body)
+    if cube is None:
+        raise ValueError(f"model has no body named '{body}' to resize")
+    geoms = list(cube.geoms)
+    collision = [g for g in geoms if g.contype != 0 or g.conaffinity != 0]
+    if not collision:
+        raise ValueError(f"body '{body}' has no collision geom to resize")
+    scale = half_size / float(collision[0].size[0])
+    for g in geoms:
+        g.size = np.asarray(g.size) * scale
+        g.pos = np.asarray(g.pos) * scale
+    return spec
+
+
+def _ids(model: mujoco.MjModel, kind: mujoco.mjtObj, names: list[str]) -> np.ndarray:
+    out = []
+    for name in names:
+        idx = mujoco.mj_name2id(model, kind, name)
+        if idx < 0:
+            raise ValueError(f"model has no {kind.name[6:].lower()} named '{name}'")
+        out.append(idx)
+    return np.asarray(out, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class HandModelIds:
+    """Indices a hand task reads every step, resolved once per model layout."""
+
+    hand_qpos_adr: np.ndarray  # [n_hand_joints] qpos addresses of the hand's hinge joints
+    hand_dof_adr: np.ndarray  # [n_hand_joints] dof addresses of the same joints
+    hand_joint_names: tuple[str, ...]
+    fingertip_site: np.ndarray  # [5] site ids
+    palm_site: int
+    touch_adr: np.ndarray  # [5] sensordata addresses of the touch sensors
+    cube_qpos_adr: int  # -1 when the model has no cube (7 qpos: pos, quat w x y z)
+    cube_dof_adr: int  # -1 when the model has no cube (6 dofs: linear, angular)
+    cube_body: int
+    goal_mocap: int  # -1 when the model has no goal marker
+    target_mocap: np.ndarray  # [5] mocap ids of reach targets (empty when absent)
+
+    @staticmethod
+    def resolve(
+        model: mujoco.MjModel, fingertip_sites: list[str], palm_site: str, touch_sensors: list[str]
+    ) -> HandModelIds:
+        hinge = [
+            j
+            for j in range(model.njnt)
+            if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE and model.body(model.jnt_bodyid[j]).name
+            in _hand_bodies(model)
+        ]
+        names = tuple(model.joint(j).name for j in hinge)
+        cube_joint = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, "cube_joint")
+        sensors = _ids(model, mujoco.mjtObj.mjOBJ_SENSOR, touch_sensors)
+        goal_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "goal")
+        targets = [
+            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"target_{f}")
+            for f in ("ff", "mf", "rf", "lf", "th")
+        ]
+        return HandModelIds(
+            hand_qpos_adr=model.jnt_qposadr[hinge].copy(),
+            hand_dof_adr=model.jnt_dofadr[hinge].copy(),
+            hand_joint_names=names,
+            fingertip_site=_ids(model, mujoco.mjtObj.mjOBJ_SITE, fingertip_sites),
+            palm_site=int(_ids(model, mujoco.mjtObj.mjOBJ_SITE, [palm_site])[0]),
+            touch_adr=model.sensor_adr[sensors].copy(),
+            cube_qpos_adr=int(model.jnt_qposadr[cube_joint]) if cube_joint >= 0 else -1,
+            cube_dof_adr=int(model.jnt_dofadr[cube_joint]) if cube_joint >= 0 else -1,
+            cube_body=int(model.jnt_bodyid[cube_joint]) if cube_joint >= 0 else -1,
+            goal_mocap=int(model.body_mocapid[goal_body]) if goal_body >= 0 else -1,
+            target_mocap=np.asarray(
+                [model.body_mocapid[b] for b in targets if b >= 0], dtype=np.int64
+            ),
+        )
+
+
+def _hand_bodies(model: mujoco.MjModel) -> set[str]:
+    """Names of bodies in the subtree of `forearm` (the hand's root body)."""
+    root = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "forearm")
+    if root < 0:
+        raise ValueError("model has no body named 'forearm' (the hand's root)")
+    return {
+        model.body(b).name
+        for b in range(model.nbody)
+        if b == root or _is_descendant(model, b, root)
+    }
+
+
+def _is_descendant(model: mujoco.MjModel, body: int, root: int) -> bool:
+    while body > 0:
+        body = int(model.body_parentid[body])
+        if body == root:
+            return True
+    return False

@@ -1,0 +1,259 @@
+"""The batched hand task: action processing, stepping, rewards, terminations, auto-reset.
+
+One `HandTask` steps K envs; each task module (reach, cube_rotate, ...) supplies the goal, the
+distance to it, the observations and its reset. Section order follows MuJoCo Playground's task
+modules: init → reset → step → observations → reward terms.
+
+Conventions (DESIGN.md, FACTS.md):
+- actions in [-1, 1] are *relative* joint-target steps, smoothed by an exponential moving average
+  (0.3 per step [D]) and scaled by `action_scale` × each actuator's half range;
+- reward = distance_reward_scale · (d_t − d_{t+1}) + success_bonus per success + drop_penalty;
+- `terminated` = a real end (drop, diverged physics); `truncated` = time limit, success-free
+  timeout or the success cap — the learner bootstraps on truncation, not on termination.
+- env i of a batch seeded with `seed` draws from `default_rng(seed + i)`, so it matches a single
+  env seeded with `seed + i` step for step.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from dexrl.config import EnvConfig
+from dexrl.sim.batch import BatchedSim
+from dexrl.sim.model import HandModelIds, compile_model, load_spec
+
+
+@dataclass
+class StepResult:
+    """What `HandTask.step` returns; all arrays have leading dimension K."""
+
+    obs: np.ndarray  # [K, Do] policy observation (after auto-reset where an episode ended)
+    critic_obs: np.ndarray  # [K, Dc] privileged observation (after auto-reset)
+    reward: np.ndarray  # [K]
+    terminated: np.ndarray  # [K] bool: drop or diverged physics (no bootstrap)
+    truncated: np.ndarray  # [K] bool: time limit, timeout or success cap (bootstrap)
+    info: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class HandTask:
+    """Base of all hand tasks. Subclasses implement the `_task_*` methods."""
+
+    def __init__(self, cfg: EnvConfig, num_envs: int = 1, seed: int = 0, autoreset: bool = True) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1 (got {num_envs})")
+        self.cfg = cfg
+        self.num_envs = num_envs
+        # Batched (worker) use resets finished envs inside step(); the gymnasium wrapper does not.
+        self.autoreset = autoreset
+        self.spec = load_spec(cfg.model, timestep=cfg.timestep)
+        self.base_model = compile_model(self.spec)
+        # Every env owns its MjModel: ADR writes fields per env (DESIGN.md decision 2).
+        self.sim = BatchedSim([copy.deepcopy(self.base_model) for _ in range(num_envs)], cfg.substeps)
+        r = cfg.robot
+        self.ids = HandModelIds.resolve(self.base_model, r.fingertip_sites, r.palm_site, r.touch_sensors)
+        self.action_dim = self.base_model.nu
+        self.ctrl_low = self.base_model.actuator_ctrlrange[:, 0].copy()
+        self.ctrl_high = self.base_model.actuator_ctrlrange[:, 1].copy()
+        self._ready_qpos = self._make_ready_qpos()
+        self.rngs = [np.random.default_rng(seed + i) for i in range(num_envs)]
+        K, A = num_envs, self.action_dim
+        self.targets = np.zeros((K, A))
+        self.smoothed_action = np.zeros((K, A))
+        self.last_action = np.zeros((K, A))
+        self.step_count = np.zeros(K, dtype=np.int64)
+        self.steps_since_success = np.zeros(K, dtype=np.int64)
+        self.consecutive_successes = np.zeros(K, dtype=np.int64)
+        self.episode_return = np.zeros(K)
+        self.distance = np.zeros(K)
+        self._task_init()
+        self.obs_dim = self._policy_obs_clean().shape[1]
+        self.critic_obs_dim = self.critic_obs().shape[1]
+        self.obs_noise_corr = np.zeros((K, self.obs_dim))
+
+    # ----------------------------------------------------------------- set-up helpers
+    def _make_ready_qpos(self) -> np.ndarray:
+        names = self.ids.hand_joint_names
+        unknown = sorted(set(self.cfg.robot.ready_pose) - set(names))
+        if unknown:
+            raise ValueError(f"robot.ready_pose names unknown joints {unknown}; joints: {list(names)}")
+        q = np.array([self.cfg.robot.ready_pose.get(n, 0.0) for n in names])
+        lo = self.base_model.jnt_range[[self.base_model.joint(n).id for n in names], 0]
+        hi = self.base_model.jnt_range[[self.base_model.joint(n).id for n in names], 1]
+        return np.clip(q, lo, hi)
+
+    def _ctrl_for_qpos(self, i: int) -> np.ndarray:
+        """Actuator targets that hold env i's current hand pose (joint or tendon length)."""
+        d = self.sim.datas[i]
+        return np.clip(d.actuator_length.copy(), self.ctrl_low, self.ctrl_high)
+
+    # ----------------------------------------------------------------- reset
+    def reset(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reset every env; returns (obs [K, Do], critic_obs [K, Dc])."""
+        for i in range(self.num_envs):
+            self.reset_env(i)
+        return self.policy_obs(), self.critic_obs()
+
+    def reseed(self, i: int, seed: int) -> None:
+        self.rngs[i] = np.random.default_rng(seed)
+
+    def reset_env(self, i: int) -> None:
+        """Put env i in its initial state: ready pose + noise, task objects, new goal."""
+        m, d, rng = self.sim.models[i], self.sim.datas[i], self.rngs[i]
+        mujoco.mj_resetData(m, d)
+        noise = self.cfg.robot.init_qpos_noise
+        d.qpos[self.ids.hand_qpos_adr] = self._ready_qpos + rng.uniform(-noise, noise, len(self._ready_qpos))
+        self._task_reset(i, rng)
+        mujoco.mj_forward(m, d)
+        self.targets[i] = self._ctrl_for_qpos(i)
+        self.smoothed_action[i] = 0.0
+        self.last_action[i] = 0.0
+        self.step_count[i] = 0
+        self.steps_since_success[i] = 0
+        self.consecutive_successes[i] = 0
+        self.episode_return[i] = 0.0
+        self.obs_noise_corr[i] = rng.normal(0.0, self.cfg.obs_noise_correlated, self.obs_dim)
+        self.distance[i] = self._task_distance()[i]
+
+    # ----------------------------------------------------------------- step
+    def check_actions(self, actions: Any) -> np.ndarray:
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (self.num_envs, self.action_dim):
+            raise ValueError(
+                f"actions must have shape ({self.num_envs}, {self.action_dim}) "
+                f"[num_envs, action_dim]; got {a.shape}"
+            )
+        if not np.isfinite(a).all():
+            bad = np.argwhere(~np.isfinite(a))[0]
+            raise ValueError(
+                f"actions contain NaN or inf (first at env {bad[0]}, actuator {bad[1]}); "
+                "check the policy output"
+            )
+        return a
+
+    def apply_actions(self, actions: np.ndarray) -> None:
+        """Relative joint targets, EMA-smoothed, then physics for one control step."""
+        a = np.clip(actions, -1.0, 1.0)
+        ema = self.cfg.action_ema
+        self.smoothed_action = ema * a + (1.0 - ema) * self.smoothed_action
+        half_range = 0.5 * (self.ctrl_high - self.ctrl_low)
+        step = self.smoothed_action * self.cfg.action_scale * half_range
+        self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
+        self.last_action = a
+        self.sim.step(self.targets)
+
+    def step(self, actions: Any) -> StepResult:
+        """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
+        a = self.check_actions(actions)
+        self.apply_actions(a)
+        healthy = self.sim.healthy()
+        new_distance = self._task_distance()
+        reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
+        reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
+        success = self._task_success(new_distance) & healthy
+        dropped = self._task_dropped() & healthy & ~success
+        reward += self.cfg.success_bonus * success + self.cfg.drop_penalty * dropped
+        reward = np.where(healthy, reward, 0.0)
+        self.consecutive_successes += success
+        self.steps_since_success = np.where(success, 0, self.steps_since_success + 1)
+        self.step_count += 1
+        for i in np.flatnonzero(success):
+            self._task_on_success(i, self.rngs[i])
+        self.distance = self._task_distance()
+        self.episode_return += reward
+        terminated = dropped | ~healthy
+        truncated = ~terminated & (
+            (self.step_count >= self.cfg.max_episode_steps)
+            | (self.steps_since_success >= self.cfg.timeout_steps)
+            | (self.consecutive_successes >= self.cfg.max_successes)
+        )
+        info = {
+            "is_success": success,
+            "dropped": dropped,
+            "unhealthy": ~healthy,
+            "consecutive_successes": self.consecutive_successes.copy(),
+        }
+        obs, critic = self.policy_obs(), self.critic_obs()
+        done = terminated | truncated
+        if done.any() and self.autoreset:
+            info.update(self._auto_reset(done, obs, critic))
+            obs, critic = self.policy_obs(), self.critic_obs()
+        return StepResult(obs, critic, reward, terminated, truncated, info)
+
+    def _auto_reset(self, done: np.ndarray, obs: np.ndarray, critic: np.ndarray) -> dict[str, np.ndarray]:
+        """Reset finished envs; keep their final observations and episode statistics."""
+        info = {
+            "final_obs": obs.copy(),
+            "final_critic_obs": critic.copy(),
+            "episode_done": done.copy(),
+            "episode_return": np.where(done, self.episode_return, 0.0),
+            "episode_length": np.where(done, self.step_count, 0),
+            "episode_successes": np.where(done, self.consecutive_successes, 0),
+        }
+        for i in np.flatnonzero(done):
+            self.sim.clear_warnings(i)
+            self.reset_env(i)
+        return info
+
+    # ----------------------------------------------------------------- observations
+    def fingertips(self) -> np.ndarray:
+        """[K, 5, 3] fingertip positions relative to the palm centre (m)."""
+        palm = np.stack([d.site_xpos[self.ids.palm_site] for d in self.sim.datas])
+        tips = np.stack([d.site_xpos[self.ids.fingertip_site] for d in self.sim.datas])
+        return tips - palm[:, None, :]
+
+    def hand_qpos(self) -> np.ndarray:
+        return np.stack([d.qpos[self.ids.hand_qpos_adr] for d in self.sim.datas])
+
+    def policy_obs(self) -> np.ndarray:
+        """[K, Do] what a real hand could sense, with observation noise."""
+        clean = self._policy_obs_clean()
+        noise = np.stack([r.normal(0.0, self.cfg.obs_noise_uncorrelated, self.obs_dim) for r in self.rngs]) \
+            if self.cfg.obs_noise_uncorrelated > 0 else 0.0
+        return (clean + self.obs_noise_corr + noise).astype(np.float32)
+
+    def critic_obs(self) -> np.ndarray:
+        """[K, Dc] privileged: clean policy obs, full qpos/qvel, touch forces, task extras."""
+        ds = self.sim.datas
+        parts = [
+            self._policy_obs_clean(),
+            np.stack([d.qpos for d in ds]),
+            np.clip(np.stack([d.qvel for d in ds]), -50.0, 50.0),
+            np.stack([d.sensordata[self.ids.touch_adr] for d in ds]),
+            self._task_privileged(),
+        ]
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    # ----------------------------------------------------------------- task interface
+    def _task_init(self) -> None:
+        """Allocate per-env goal state."""
+
+    def _task_reset(self, i: int, rng: np.random.Generator) -> None:
+        """Place task objects and draw a goal for env i (qpos may be written)."""
+        raise NotImplementedError
+
+    def _task_on_success(self, i: int, rng: np.random.Generator) -> None:
+        """Draw the next goal after a success."""
+        raise NotImplementedError
+
+    def _task_distance(self) -> np.ndarray:
+        """[K] distance to the goal (rad for cube tasks, m for reach)."""
+        raise NotImplementedError
+
+    def _task_success(self, distance: np.ndarray) -> np.ndarray:
+        """[K] bool: goal reached (default: distance below the tolerance)."""
+        return distance < self.cfg.success_tolerance
+
+    def _task_dropped(self) -> np.ndarray:
+        """[K] bool: the object fell."""
+        return np.zeros(self.num_envs, dtype=bool)
+
+    def _policy_obs_clean(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _task_privileged(self) -> np.ndarray:
+        return np.zeros((self.num_envs, 0))
