@@ -80,9 +80,13 @@ def _check_shapes(
     }
     for name, arr in named.items():
         if arr.shape != rewards.shape:
-            raise ValueError(f"{name} must have shape {rewards.shape} like rewards, got {arr.shape}")
+            raise ValueError(
+                f"{name} must have shape {rewards.shape} like rewards, got {arr.shape}"
+            )
     for name in ("terminated", "truncated"):
         if named[name].dtype != np.bool_:
             raise ValueError(f"{name} must be a bool array, got dtype {named[name].dtype}")
     if last_values.shape != rewards.shape[1:]:
-        raise ValueError(f"last_values must have shape {rewards.shape[1:]}, got {last_values.shape}")
+        raise ValueError(
+            f"last_values must have shape {rewards.shape[1:]}, got {last_values.shape}"
+        )

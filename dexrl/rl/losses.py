@@ -20,19 +20,27 @@ def policy_loss(
     ratio = exp(logp_new - logp_old); loss = -mean(min(ratio * A, clamp(ratio, 1-eps, 1+eps) * A)).
     Because logp_old is the behaviour policy's, the ratio stays correct when the workers collected
     with weights one update old (DESIGN.md decision 4). clip_fraction = share of samples with
-    |ratio - 1| > eps. approx_kl = mean((ratio - 1) - log ratio), the non-negative, low-variance
-    estimator of KL(old || new) (Schulman, "Approximating KL divergence", 2020). Both diagnostics
-    are detached.
+    |ratio - 1| > eps; approx_kl = `approx_kl(logp_new, logp_old)`. Both diagnostics are detached.
     """
-    log_ratio = logp_new - logp_old
-    ratio = log_ratio.exp()
+    ratio = (logp_new - logp_old).exp()
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
     loss = -torch.minimum(unclipped, clipped).mean()
     with torch.no_grad():
         clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
-        approx_kl = ((ratio - 1.0) - log_ratio).mean()
-    return loss, clip_fraction, approx_kl
+    return loss, clip_fraction, approx_kl(logp_new, logp_old)
+
+
+def approx_kl(logp_new: torch.Tensor, logp_ref: torch.Tensor) -> torch.Tensor:
+    """Estimate of KL(ref || new) from samples of the reference policy, detached.
+
+    logp_new [N], logp_ref [N] (log-probs of the same actions, drawn from the reference policy)
+    -> mean((r - 1) - log r) with r = exp(logp_new - logp_ref): each term is >= 0, unbiased,
+    and lower-variance than mean(-log r) (Schulman, "Approximating KL divergence", 2020).
+    """
+    with torch.no_grad():
+        log_ratio = logp_new - logp_ref
+        return (log_ratio.exp() - 1.0 - log_ratio).mean()
 
 
 def value_loss(

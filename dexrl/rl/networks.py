@@ -131,7 +131,9 @@ class GaussianActor(nn.Module):
         starts_t = None
         if episode_starts is not None:
             starts_t = torch.as_tensor(episode_starts, dtype=torch.bool, device=device).unsqueeze(0)
-        hidden_t = tuple(torch.as_tensor(h, dtype=torch.float32, device=device) for h in hidden or ())
+        hidden_t = tuple(
+            torch.as_tensor(h, dtype=torch.float32, device=device) for h in hidden or ()
+        )
         mean, new_hidden = self(obs_t, hidden_t or None, starts_t)
         dist = self.distribution(mean[0])
         if deterministic:
@@ -198,7 +200,9 @@ class LSTMActor(GaussianActor):
         """obs [T, B, Do], hidden (h, c) [B, H] or None (zeros), episode_starts [T, B] or None
         -> (mean [T, B, A], (h, c) after the last step)."""
         if obs.dim() != 3:
-            raise ValueError(f"LSTMActor expects time-major obs [T, B, Do], got shape {tuple(obs.shape)}")
+            raise ValueError(
+                f"LSTMActor expects time-major obs [T, B, Do], got shape {tuple(obs.shape)}"
+            )
         features = self.body(self.obs_normalizer(obs))
         h, c = hidden if hidden else self.initial_state(obs.shape[1], obs.device)
         out, (h, c) = self._unroll(features, h, c, episode_starts)
@@ -221,7 +225,9 @@ class LSTMActor(GaussianActor):
         outs = []
         for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
             keep = (~starts[begin]).to(x.dtype).unsqueeze(-1)
-            out, (h_n, c_n) = self.lstm(x[begin:end], ((h * keep).unsqueeze(0), (c * keep).unsqueeze(0)))
+            out, (h_n, c_n) = self.lstm(
+                x[begin:end], ((h * keep).unsqueeze(0), (c * keep).unsqueeze(0))
+            )
             h, c = h_n[0], c_n[0]
             outs.append(out)
         return torch.cat(outs, dim=0), (h, c)
@@ -274,7 +280,9 @@ class Critic(nn.Module):
         self.value_std.copy_(new_std)
 
 
-def make_actor(obs_dim: int, action_dim: int, model: ModelConfig, obs_clip: float = 5.0) -> GaussianActor:
+def make_actor(
+    obs_dim: int, action_dim: int, model: ModelConfig, obs_clip: float = 5.0
+) -> GaussianActor:
     """The policy network for `model.kind`, on CPU (what a rollout worker builds once)."""
     model.validate()
     if model.kind == "lstm":

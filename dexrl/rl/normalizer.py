@@ -146,6 +146,8 @@ class ObservationNormalizer(nn.Module):
     def set_stats(self, rms: RunningMeanStd) -> None:
         """Copy mean and std (sqrt(var + VAR_EPS)) from the float64 source of truth."""
         if rms.shape != tuple(self.mean.shape):
-            raise ValueError(f"normalizer stats of shape {rms.shape}, expected {tuple(self.mean.shape)}")
+            raise ValueError(
+                f"normalizer stats of shape {rms.shape}, expected {tuple(self.mean.shape)}"
+            )
         self.mean.copy_(torch.as_tensor(rms.mean, dtype=torch.float32))
         self.std.copy_(torch.as_tensor(rms.std, dtype=torch.float32))

@@ -19,7 +19,7 @@ F32 = NDArray[np.float32]
 Bool = NDArray[np.bool_]
 
 # (field name, dtype, shape template); letters are resolved from obs/critic_obs/actions.
-_TIME_MAJOR_FIELDS: tuple[tuple[str, type, str], ...] = (
+_ARRAY_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("obs", np.float32, "T B Do"),
     ("critic_obs", np.float32, "T B Dc"),
     ("actions", np.float32, "T B A"),
@@ -82,15 +82,23 @@ class RolloutBatch:
         for name in ("obs", "critic_obs", "actions"):
             arr = getattr(self, name)
             if not isinstance(arr, np.ndarray) or arr.ndim != 3:
-                raise ValueError(f"RolloutBatch.{name} must be a 3-d numpy array [T, B, D], got {_describe(arr)}")
-        (t, b, d_obs), d_critic, d_act = self.obs.shape, self.critic_obs.shape[2], self.actions.shape[2]
+                raise ValueError(
+                    f"RolloutBatch.{name} must be a 3-d numpy array [T, B, D], got {_describe(arr)}"
+                )
+        (t, b, d_obs), d_critic, d_act = (
+            self.obs.shape,
+            self.critic_obs.shape[2],
+            self.actions.shape[2],
+        )
         sizes = {"T": t, "B": b, "Do": d_obs, "Dc": d_critic, "A": d_act}
-        for name, dtype, template in _TIME_MAJOR_FIELDS:
+        for name, dtype, template in _ARRAY_FIELDS:
             expected = tuple(sizes[k] for k in template.split())
             _check_array(name, getattr(self, name), dtype, expected, template)
         for i, h in enumerate(self.actor_hidden):
             if not isinstance(h, np.ndarray) or h.ndim != 2 or h.shape[0] != b:
-                raise ValueError(f"RolloutBatch.actor_hidden[{i}] must be [B={b}, H], got {_describe(h)}")
+                raise ValueError(
+                    f"RolloutBatch.actor_hidden[{i}] must be [B={b}, H], got {_describe(h)}"
+                )
             _check_array(f"actor_hidden[{i}]", h, np.float32, h.shape, "B H")
         _check_moments("obs_moments", self.obs_moments, d_obs)
         _check_moments("critic_obs_moments", self.critic_obs_moments, d_critic)
@@ -110,15 +118,23 @@ class RolloutBatch:
             raise ValueError("RolloutBatch.concat needs at least one batch")
         first = batches[0]
         for i, other in enumerate(batches[1:], start=1):
-            if other.num_steps != first.num_steps or len(other.actor_hidden) != len(first.actor_hidden):
+            if other.num_steps != first.num_steps or len(other.actor_hidden) != len(
+                first.actor_hidden
+            ):
                 raise ValueError(
                     f"batch {i} has T={other.num_steps} and {len(other.actor_hidden)} hidden arrays; "
                     f"batch 0 has T={first.num_steps} and {len(first.actor_hidden)}"
                 )
-        joined = {name: np.concatenate([getattr(x, name) for x in batches], axis=1 if template.startswith("T") else 0)
-                  for name, _, template in _TIME_MAJOR_FIELDS}
+        # [T, B, ...] fields join on axis 1, [B, ...] fields (and hidden states) on axis 0.
+        joined = {
+            name: np.concatenate(
+                [getattr(x, name) for x in batches], axis=template.split().index("B")
+            )
+            for name, _, template in _ARRAY_FIELDS
+        }
         hidden = tuple(
-            np.concatenate([x.actor_hidden[i] for x in batches], axis=0) for i in range(len(first.actor_hidden))
+            np.concatenate([x.actor_hidden[i] for x in batches], axis=0)
+            for i in range(len(first.actor_hidden))
         )
         return RolloutBatch(
             **joined,
@@ -136,18 +152,20 @@ class RolloutBuffer:
     is still being sent is never overwritten).
     """
 
-    def __init__(self, num_steps: int, num_envs: int, obs_dim: int, critic_obs_dim: int, action_dim: int) -> None:
+    def __init__(
+        self, num_steps: int, num_envs: int, obs_dim: int, critic_obs_dim: int, action_dim: int
+    ) -> None:
         self.num_steps, self.num_envs = num_steps, num_envs
         self.dims = {"Do": obs_dim, "Dc": critic_obs_dim, "A": action_dim}
         self._allocate()
 
     def _allocate(self) -> None:
         sizes = {"T": self.num_steps, "B": self.num_envs, **self.dims}
+        # last_critic_obs is not per step; finish() takes it.
         self._arrays: dict[str, np.ndarray] = {
-            name: np.zeros(tuple(sizes[k] for k in template.split()[1:]) if name == "last_critic_obs"
-                           else tuple(sizes[k] for k in template.split()), dtype=dtype)
-            for name, dtype, template in _TIME_MAJOR_FIELDS
-            if name != "last_critic_obs"
+            name: np.zeros(tuple(sizes[k] for k in template.split()), dtype=dtype)
+            for name, dtype, template in _ARRAY_FIELDS
+            if template.startswith("T")
         }
         self.step = 0
 
@@ -171,19 +189,30 @@ class RolloutBuffer:
         if self.step >= self.num_steps:
             raise ValueError(f"RolloutBuffer is full ({self.num_steps} steps); call finish()")
         t = self.step
-        values = {"obs": obs, "critic_obs": critic_obs, "actions": actions, "logp": logp,
-                  "rewards": rewards, "terminated": terminated, "truncated": truncated,
-                  "episode_starts": episode_starts}
+        values = {
+            "obs": obs,
+            "critic_obs": critic_obs,
+            "actions": actions,
+            "logp": logp,
+            "rewards": rewards,
+            "terminated": terminated,
+            "truncated": truncated,
+            "episode_starts": episode_starts,
+        }
         for name, value in values.items():
             self._arrays[name][t] = value  # numpy raises on a shape mismatch
         if final_critic_obs is not None:
-            self._arrays["final_critic_obs"][t] = np.where(truncated[:, None], final_critic_obs, 0.0)
+            self._arrays["final_critic_obs"][t] = np.where(
+                truncated[:, None], final_critic_obs, 0.0
+            )
         self.step += 1
 
     def finish(self, last_critic_obs: F32, actor_hidden: tuple[F32, ...] = ()) -> RolloutBatch:
         """The filled batch. actor_hidden: the policy state the worker had *before* step 0."""
         if self.step != self.num_steps:
-            raise ValueError(f"RolloutBuffer holds {self.step} of {self.num_steps} steps; add the rest first")
+            raise ValueError(
+                f"RolloutBuffer holds {self.step} of {self.num_steps} steps; add the rest first"
+            )
         arrays = self._arrays
         batch = RolloutBatch(
             **arrays,
@@ -209,22 +238,35 @@ def _describe(x: object) -> str:
     return f"{type(x).__name__}"
 
 
-def _check_array(name: str, arr: object, dtype: type, shape: tuple[int, ...], template: str) -> None:
+def _check_array(
+    name: str, arr: object, dtype: type, shape: tuple[int, ...], template: str
+) -> None:
     if not isinstance(arr, np.ndarray):
-        raise ValueError(f"RolloutBatch.{name} must be a numpy array [{template}], got {_describe(arr)}")
+        raise ValueError(
+            f"RolloutBatch.{name} must be a numpy array [{template}], got {_describe(arr)}"
+        )
     if arr.shape != shape:
-        raise ValueError(f"RolloutBatch.{name} must have shape [{template}] = {shape}, got {arr.shape}")
+        raise ValueError(
+            f"RolloutBatch.{name} must have shape [{template}] = {shape}, got {arr.shape}"
+        )
     if arr.dtype != dtype:
         raise ValueError(f"RolloutBatch.{name} must have dtype {np.dtype(dtype)}, got {arr.dtype}")
     if arr.dtype == np.float32 and not np.isfinite(arr).all():
-        raise ValueError(f"RolloutBatch.{name} contains NaN or inf (first at index {np.argwhere(~np.isfinite(arr))[0]})")
+        raise ValueError(
+            f"RolloutBatch.{name} contains NaN or inf (first at index {np.argwhere(~np.isfinite(arr))[0]})"
+        )
 
 
 def _check_moments(name: str, moments: object, dim: int) -> None:
-    try:
-        count, mean, var = moments  # type: ignore[misc]
-        ok = float(count) >= 0 and np.shape(mean) == (dim,) and np.shape(var) == (dim,)
-    except (TypeError, ValueError):
-        ok = False
+    ok = (
+        isinstance(moments, tuple | list)
+        and len(moments) == 3
+        and isinstance(moments[0], int | float | np.floating | np.integer)
+        and float(moments[0]) >= 0
+        and np.shape(moments[1]) == (dim,)
+        and np.shape(moments[2]) == (dim,)
+    )
     if not ok:
-        raise ValueError(f"RolloutBatch.{name} must be (count >= 0, mean [{dim}], var [{dim}]), got {moments!r:.200}")
+        raise ValueError(
+            f"RolloutBatch.{name} must be (count >= 0, mean [{dim}], var [{dim}]), got {moments!r:.200}"
+        )

@@ -28,6 +28,9 @@ from dexrl.sim.batch import BatchedSim
 from dexrl.sim.model import HandModelIds, compile_model, load_spec
 
 
+_BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
+
+
 @dataclass
 class StepResult:
     """What `HandTask.step` returns; all arrays have leading dimension K."""
@@ -70,10 +73,31 @@ class HandTask:
         self.consecutive_successes = np.zeros(K, dtype=np.int64)
         self.episode_return = np.zeros(K)
         self.distance = np.zeros(K)
+        # Snapshot of the simulator state read by observations and rewards, gathered once per
+        # step in one pass over the envs (numpy then works on [K, ...] arrays).
+        m0 = self.base_model
+        self.qpos = np.zeros((K, m0.nq))
+        self.qvel = np.zeros((K, m0.nv))
+        self._site_ids = np.concatenate([[self.ids.palm_site], self.ids.fingertip_site])
+        self.site_pos = np.zeros((K, len(self._site_ids), 3))
+        self.touch = np.zeros((K, len(self.ids.touch_adr)))
+        self.diverged = np.zeros(K, dtype=bool)  # MuJoCo auto-reset a blown-up state (BADQACC)
+        self.refresh()
         self._task_init()
         self.obs_dim = self._policy_obs_clean().shape[1]
-        self.critic_obs_dim = self.critic_obs().shape[1]
         self.obs_noise_corr = np.zeros((K, self.obs_dim))
+        self.critic_obs_dim = self.critic_obs().shape[1]
+
+    def refresh(self, env_ids: Any = None) -> None:
+        """Copy the simulator state of the given envs (default all) into the snapshot arrays."""
+        ids = range(self.num_envs) if env_ids is None else np.atleast_1d(env_ids)
+        for i in ids:
+            d = self.sim.datas[i]
+            self.qpos[i] = d.qpos
+            self.qvel[i] = d.qvel
+            self.site_pos[i] = d.site_xpos[self._site_ids]
+            self.touch[i] = d.sensordata[self.ids.touch_adr]
+            self.diverged[i] = d.warning[_BADQACC].number > 0
 
     # ----------------------------------------------------------------- set-up helpers
     def _make_ready_qpos(self) -> np.ndarray:
@@ -96,7 +120,7 @@ class HandTask:
         """Reset every env; returns (obs [K, Do], critic_obs [K, Dc])."""
         for i in range(self.num_envs):
             self.reset_env(i)
-        return self.policy_obs(), self.critic_obs()
+        return self.observations()
 
     def reseed(self, i: int, seed: int) -> None:
         self.rngs[i] = np.random.default_rng(seed)
@@ -109,6 +133,7 @@ class HandTask:
         d.qpos[self.ids.hand_qpos_adr] = self._ready_qpos + rng.uniform(-noise, noise, len(self._ready_qpos))
         self._task_reset(i, rng)
         mujoco.mj_forward(m, d)
+        self.refresh(i)
         self.targets[i] = self._ctrl_for_qpos(i)
         self.smoothed_action[i] = 0.0
         self.last_action[i] = 0.0
@@ -145,12 +170,15 @@ class HandTask:
         self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
         self.last_action = a
         self.sim.step(self.targets)
+        self.refresh()
 
     def step(self, actions: Any) -> StepResult:
         """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
         a = self.check_actions(actions)
         self.apply_actions(a)
-        healthy = self.sim.healthy()
+        # Unhealthy = non-finite state or MuJoCo's silent reset of a diverged one: such an
+        # episode is ended (terminated) and flagged so its data stays away from the learner.
+        healthy = ~self.diverged & np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
         new_distance = self._task_distance()
         reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
         reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
@@ -177,11 +205,11 @@ class HandTask:
             "unhealthy": ~healthy,
             "consecutive_successes": self.consecutive_successes.copy(),
         }
-        obs, critic = self.policy_obs(), self.critic_obs()
+        obs, critic = self.observations()
         done = terminated | truncated
         if done.any() and self.autoreset:
             info.update(self._auto_reset(done, obs, critic))
-            obs, critic = self.policy_obs(), self.critic_obs()
+            obs, critic = self.observations()
         return StepResult(obs, critic, reward, terminated, truncated, info)
 
     def _auto_reset(self, done: np.ndarray, obs: np.ndarray, critic: np.ndarray) -> dict[str, np.ndarray]:
@@ -200,32 +228,39 @@ class HandTask:
         return info
 
     # ----------------------------------------------------------------- observations
+    def palm_pos(self) -> np.ndarray:
+        """[K, 3] palm centre in the world (m)."""
+        return self.site_pos[:, 0]
+
     def fingertips(self) -> np.ndarray:
         """[K, 5, 3] fingertip positions relative to the palm centre (m)."""
-        palm = np.stack([d.site_xpos[self.ids.palm_site] for d in self.sim.datas])
-        tips = np.stack([d.site_xpos[self.ids.fingertip_site] for d in self.sim.datas])
-        return tips - palm[:, None, :]
+        return self.site_pos[:, 1:] - self.site_pos[:, :1]
 
     def hand_qpos(self) -> np.ndarray:
-        return np.stack([d.qpos[self.ids.hand_qpos_adr] for d in self.sim.datas])
+        return self.qpos[:, self.ids.hand_qpos_adr]
+
+    def observations(self) -> tuple[np.ndarray, np.ndarray]:
+        """(policy obs [K, Do], critic obs [K, Dc]) from one pass over the snapshot."""
+        clean = self._policy_obs_clean()
+        return self._noisy(clean), self._critic(clean)
 
     def policy_obs(self) -> np.ndarray:
         """[K, Do] what a real hand could sense, with observation noise."""
-        clean = self._policy_obs_clean()
-        noise = np.stack([r.normal(0.0, self.cfg.obs_noise_uncorrelated, self.obs_dim) for r in self.rngs]) \
-            if self.cfg.obs_noise_uncorrelated > 0 else 0.0
-        return (clean + self.obs_noise_corr + noise).astype(np.float32)
+        return self._noisy(self._policy_obs_clean())
 
     def critic_obs(self) -> np.ndarray:
         """[K, Dc] privileged: clean policy obs, full qpos/qvel, touch forces, task extras."""
-        ds = self.sim.datas
-        parts = [
-            self._policy_obs_clean(),
-            np.stack([d.qpos for d in ds]),
-            np.clip(np.stack([d.qvel for d in ds]), -50.0, 50.0),
-            np.stack([d.sensordata[self.ids.touch_adr] for d in ds]),
-            self._task_privileged(),
-        ]
+        return self._critic(self._policy_obs_clean())
+
+    def _noisy(self, clean: np.ndarray) -> np.ndarray:
+        out = clean + self.obs_noise_corr
+        if self.cfg.obs_noise_uncorrelated > 0:
+            sd = self.cfg.obs_noise_uncorrelated
+            out = out + np.stack([r.normal(0.0, sd, self.obs_dim) for r in self.rngs])
+        return out.astype(np.float32)
+
+    def _critic(self, clean: np.ndarray) -> np.ndarray:
+        parts = [clean, self.qpos, np.clip(self.qvel, -50.0, 50.0), self.touch, self._task_privileged()]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     # ----------------------------------------------------------------- task interface

@@ -62,14 +62,14 @@ class CubeRotateTask(HandTask):
 
     # ----------------------------------------------------------------- state
     def cube_quat(self) -> np.ndarray:
+        """[K, 4] cube orientation (w, x, y, z) in the world."""
         a = self.ids.cube_qpos_adr
-        return np.stack([d.qpos[a + 3 : a + 7] for d in self.sim.datas])
+        return self.qpos[:, a + 3 : a + 7]
 
     def cube_pos(self) -> np.ndarray:
         """[K, 3] cube centre relative to the palm centre."""
         a = self.ids.cube_qpos_adr
-        palm = np.stack([d.site_xpos[self.ids.palm_site] for d in self.sim.datas])
-        return np.stack([d.qpos[a : a + 3] for d in self.sim.datas]) - palm
+        return self.qpos[:, a : a + 3] - self.palm_pos()
 
     # ----------------------------------------------------------------- reward terms
     def _task_distance(self) -> np.ndarray:
@@ -98,5 +98,5 @@ class CubeRotateTask(HandTask):
 
     def _task_privileged(self) -> np.ndarray:
         v = self.ids.cube_dof_adr
-        vel = np.stack([d.qvel[v : v + 6] for d in self.sim.datas])
+        vel = self.qvel[:, v : v + 6]
         return np.concatenate([np.clip(vel, -50, 50), self.distance[:, None]], axis=1)

@@ -57,7 +57,7 @@ class DexHandEnv(gym.Env):
         if seed is not None:
             self.task.reseed(0, seed)
         self.task.reset_env(0)
-        return self._obs(self.task.policy_obs(), self.task.critic_obs()), {}
+        return self._obs(*self.task.observations()), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         a = np.asarray(action, dtype=np.float64)

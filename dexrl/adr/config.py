@@ -1,0 +1,161 @@
+"""Typed configuration of domain randomization: no DR, hand-tuned (manual) DR, or ADR.
+
+`configs/adr/{none,manual,auto}.yaml` are Hydra config-group files whose keys map 1:1 onto
+`ADRConfig` (`adr=auto` on the command line selects `configs/adr/auto.yaml`). Library code takes an
+`ADRConfig`; `adr_config_from_dict` turns a Hydra node or a plain dict into one, and
+`load_adr_config` reads a group file by name or path. Both reject unknown keys by name.
+
+All ranges are in λ units (see `dexrl.adr.params`): λ = 0 is the calibrated model and the value
+is `spec.to_value(nominal, λ)`. λ units are used instead of value units because the nominal is
+only known per model (and may be an array, e.g. every link's mass), while λ is model independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from dexrl.adr.params import PARAM_NAMES, ParamSpec, get_spec
+
+ADR_MODES: tuple[str, ...] = ("none", "manual", "auto")
+
+
+@dataclass
+class ParamConfig:
+    """Per-parameter overrides; every field defaults to the registry / global value."""
+
+    enabled: bool = True
+    """False: λ stays 0 (calibrated), no boundary episodes, not counted in the entropy."""
+    delta: float | None = None
+    """ADR step Δ for this parameter in λ units; None = `ADRConfig.delta` ([R] Alg. 1)."""
+    manual_range: list[float] | None = None
+    """[lo, hi] in λ units, sampled uniformly in mode "manual"; None = not randomized there.
+    A normal distribution N(0, σ) of [D] is written as the uniform of equal std, ±σ·√3."""
+    hard_limits: list[float] | None = None
+    """[lo, hi] in λ units (lo ≤ 0 ≤ hi) replacing the registry's hard limits."""
+
+
+@dataclass
+class ADRConfig:
+    """Domain-randomization settings; defaults are the policy values of [R] (FACTS.md "ADR")."""
+
+    mode: str = "none"
+    """"none": calibrated model; "manual": fixed `manual_range`s ([D]); "auto": ADR ([R] §5)."""
+    boundary_prob: float = 0.5
+    """p_b: probability that an episode is a boundary episode ([R] Alg. 1; 0.5 per Table 15)."""
+    delta: float = 0.02
+    """Δ: how far one widen/narrow moves a boundary, in λ units ([R] Table 15: 0.02)."""
+    threshold_high: float = 20.0
+    """t_H: buffer average ≥ t_H widens the boundary ([R] Table 15: 20 successes of a cap of 50)."""
+    threshold_low: float = 10.0
+    """t_L: buffer average ≤ t_L narrows the boundary ([R] Table 15: 10 successes)."""
+    buffer_size: int = 240
+    """m: boundary results averaged per decision ([R] Table 15: 240)."""
+    seed: int = 0
+    """Seed of the ADR state's own RNG (boundary choice and λ draws)."""
+    params: dict[str, ParamConfig] = field(default_factory=dict)
+    """Overrides by parameter name (names from `dexrl.adr.params.PARAM_NAMES`)."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in ADR_MODES:
+            raise ValueError(f"adr.mode {self.mode!r} is not one of: {', '.join(ADR_MODES)}")
+        if not 0.0 <= self.boundary_prob <= 1.0:
+            raise ValueError(f"adr.boundary_prob must be in [0, 1], got {self.boundary_prob}")
+        if not self.delta > 0.0:
+            raise ValueError(f"adr.delta must be positive, got {self.delta}")
+        if not self.threshold_low < self.threshold_high:
+            raise ValueError(
+                f"adr.threshold_low ({self.threshold_low}) must be below "
+                f"adr.threshold_high ({self.threshold_high})"
+            )
+        if self.buffer_size < 1:
+            raise ValueError(f"adr.buffer_size must be at least 1, got {self.buffer_size}")
+        unknown = sorted(set(self.params) - set(PARAM_NAMES))
+        if unknown:
+            raise ValueError(
+                f"adr.params: unknown parameter(s) {', '.join(unknown)}; "
+                f"known parameters: {', '.join(PARAM_NAMES)}"
+            )
+        for name, override in self.params.items():
+            _validate_param(name, override, get_spec(name))
+
+    def param(self, name: str) -> ParamConfig:
+        """The overrides for `name` (all defaults when the config does not mention it)."""
+        return self.params.get(name, ParamConfig())
+
+    def hard_limits(self, spec: ParamSpec) -> tuple[float, float]:
+        """Effective λ hard limits of `spec`: the config's override or the registry's."""
+        override = self.param(spec.name).hard_limits
+        return spec.hard_limits if override is None else (override[0], override[1])
+
+    def delta_for(self, name: str) -> float:
+        """Effective ADR step Δ of `name` in λ units."""
+        override = self.param(name).delta
+        return self.delta if override is None else override
+
+
+def _check_pair(name: str, what: str, pair: list[float]) -> None:
+    if len(pair) != 2:
+        raise ValueError(f"adr.params.{name}.{what} must be [lo, hi], got {list(pair)}")
+    if pair[0] > pair[1]:
+        raise ValueError(
+            f"adr.params.{name}.{what} is inverted: lo {pair[0]} > hi {pair[1]} (λ units)"
+        )
+
+
+def _validate_param(name: str, override: ParamConfig, spec: ParamSpec) -> None:
+    if override.delta is not None and not override.delta > 0.0:
+        raise ValueError(f"adr.params.{name}.delta must be positive, got {override.delta}")
+    if override.hard_limits is not None:
+        _check_pair(name, "hard_limits", override.hard_limits)
+        lo, hi = override.hard_limits
+        if not lo <= 0.0 <= hi:
+            raise ValueError(
+                f"adr.params.{name}.hard_limits [{lo}, {hi}] must contain the calibrated λ = 0"
+            )
+    if override.manual_range is not None:
+        _check_pair(name, "manual_range", override.manual_range)
+        lo, hi = override.manual_range
+        limit_lo, limit_hi = override.hard_limits or spec.hard_limits
+        if lo < limit_lo or hi > limit_hi:
+            raise ValueError(
+                f"adr.params.{name}.manual_range [{lo}, {hi}] leaves the hard limits "
+                f"[{limit_lo}, {limit_hi}] (λ units)"
+            )
+
+
+def adr_config_from_dict(data: Mapping[str, Any]) -> ADRConfig:
+    """An `ADRConfig` from a plain dict or an OmegaConf/Hydra node (e.g. `cfg.adr`).
+
+    Merged onto the structured schema, so an unknown key raises ValueError naming the key;
+    the values are then checked by `ADRConfig.__post_init__`.
+    """
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ADRConfig), data)
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        raise ValueError(f"invalid ADR config: {err}") from err
+    assert isinstance(config, ADRConfig)
+    return config
+
+
+def load_adr_config(name_or_path: str | Path) -> ADRConfig:
+    """Read an ADR config-group file: a name under `configs/adr/` ("auto") or a .yaml path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        from dexrl.paths import configs_dir  # only needed for names, not explicit paths
+
+        group = configs_dir() / "adr"
+        path = group / f"{name_or_path}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in group.glob("*.yaml")))
+            raise FileNotFoundError(f"no ADR config {name_or_path!r} in {group}; known: {known}")
+    try:
+        return adr_config_from_dict(OmegaConf.load(path))  # type: ignore[arg-type]
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err

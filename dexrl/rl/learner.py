@@ -1,0 +1,400 @@
+"""The PPO learner: turns a `RolloutBatch` into new policy weights.
+
+Rollout workers (CPU) only run the policy; the learner owns the critic, the normalizer
+statistics, the optimizer and its RNG. `update` reads top to bottom as the algorithm:
+normalizers -> values -> GAE -> value targets -> sequences -> epochs x minibatches of Adam.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from dexrl.rl.config import ModelConfig, PPOConfig
+from dexrl.rl.gae import compute_gae
+from dexrl.rl.losses import approx_kl, entropy_loss, normalize_advantages, policy_loss, value_loss
+from dexrl.rl.networks import Critic, GaussianActor, Hidden, make_actor
+from dexrl.rl.normalizer import RunningMeanStd
+from dexrl.rl.storage import RolloutBatch
+
+CHECKPOINT_FORMAT = 1
+"""Version of the `state_dict()` layout; bump it when the layout changes."""
+
+METRIC_KEYS = (
+    "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "update_kl",
+    "grad_norm", "epochs_run", "lr", "explained_variance", "learner_time_s",
+)  # fmt: skip
+"""Keys of the dict `PPOLearner.update` returns (all floats)."""
+
+Sequences = dict[str, torch.Tensor]
+"""Training data cut into sequences: each entry [L, N, ...] (L steps of N sequences)."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """ "auto" -> cuda when available, else cpu; "cpu"; "cuda" / "cuda:K" (ValueError if absent)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use 'auto' or 'cpu'")
+        return torch.device(device)
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:K]', got {device!r}")
+
+
+class PPOLearner:
+    """PPO with an asymmetric actor-critic, running normalizers and (optionally) an LSTM policy."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        critic_obs_dim: int,
+        action_dim: int,
+        ppo: PPOConfig,
+        model: ModelConfig,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
+        self.dims = {"obs_dim": obs_dim, "critic_obs_dim": critic_obs_dim, "action_dim": action_dim}
+        self.ppo, self.model = ppo.validate(), model.validate()
+        self.device = resolve_device(device)
+        # Initialize the weights from `seed` without disturbing the caller's global torch RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.actor: GaussianActor = make_actor(obs_dim, action_dim, model, ppo.obs_clip)
+            self.critic = Critic(critic_obs_dim, model, ppo.obs_clip)
+        self.actor.to(self.device)
+        self.critic.to(self.device)
+        self.params = [*self.actor.parameters(), *self.critic.parameters()]
+        self.optimizer = torch.optim.Adam(self.params, lr=ppo.lr, eps=ppo.adam_eps)
+        self.obs_rms = RunningMeanStd(obs_dim)
+        self.critic_obs_rms = RunningMeanStd(critic_obs_dim)
+        self.return_rms = RunningMeanStd(())
+        # The learner's only randomness is the minibatch shuffle; it has its own generator so a
+        # checkpoint can restore it exactly.
+        self.generator = torch.Generator().manual_seed(seed)
+        self.progress = 0.0
+        self.iteration = 0
+
+    # ------------------------------------------------------------------ the update
+
+    def update(self, batch: RolloutBatch) -> dict[str, float]:
+        """One PPO update on a rollout; returns the metrics named in `METRIC_KEYS`.
+
+        Losses, entropy, KLs and clip_fraction are means over the minibatches evaluated;
+        value_loss is in normalized return units; approx_kl is against the behaviour policy,
+        update_kl against the policy at the start of this update; epochs_run counts optimizer
+        steps / minibatches (below `epochs` after a KL early stop).
+
+        Order, and why:
+        1. Merge the workers' observation moments into the normalizers first, so the critic
+           values, the targets and the policy being trained all use the normalization that the
+           workers receive next. The ratio to the behaviour log-probs then includes the small
+           normalizer shift, and the clip bounds it like any other policy change.
+        2. Values of every step, of the final observation at timeouts and of the last
+           observation, by the critic (learner side; workers never run the critic).
+        3. GAE on numpy. 4. Return statistics and normalized value targets.
+        5. Cut the rollout into sequences (MLP: single steps; LSTM: bptt_len-step chunks).
+        6. epochs x minibatches of Adam with gradient clipping; optional early stop on KL.
+        """
+        start = time.perf_counter()
+        self._check_batch(batch)
+        self._merge_observation_moments(batch)
+        values, bootstrap_values, last_values = self._critic_values(batch)
+        advantages, returns = compute_gae(
+            batch.rewards, values, batch.terminated, batch.truncated,
+            bootstrap_values, last_values, self.ppo.gamma, self.ppo.gae_lambda,
+        )  # fmt: skip
+        targets, old_values = self._value_targets(returns, values)
+        sequences, hidden0 = self._make_sequences(batch, advantages, targets, old_values)
+        metrics = self._optimize(sequences, hidden0)
+        metrics["explained_variance"] = explained_variance(values, returns)
+        metrics["learner_time_s"] = time.perf_counter() - start
+        self.iteration += 1
+        return metrics
+
+    def _check_batch(self, batch: RolloutBatch) -> None:
+        found = {
+            "obs_dim": batch.obs.shape[2],
+            "critic_obs_dim": batch.critic_obs.shape[2],
+            "action_dim": batch.actions.shape[2],
+        }
+        if found != self.dims:
+            raise ValueError(f"RolloutBatch dims {found} do not match the learner's {self.dims}")
+        expected_hidden = 2 if self.actor.is_recurrent else 0
+        if len(batch.actor_hidden) != expected_hidden:
+            raise ValueError(
+                f"RolloutBatch.actor_hidden has {len(batch.actor_hidden)} arrays; the "
+                f"{self.model.kind} policy needs {expected_hidden} (LSTM: (h, c) before step 0)"
+            )
+
+    def _merge_observation_moments(self, batch: RolloutBatch) -> None:
+        self.obs_rms.merge(batch.obs_moments)
+        self.critic_obs_rms.merge(batch.critic_obs_moments)
+        self.actor.obs_normalizer.set_stats(self.obs_rms)
+        self.critic.obs_normalizer.set_stats(self.critic_obs_rms)
+
+    @torch.no_grad()
+    def _critic_values(
+        self, batch: RolloutBatch
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+        """V(critic_obs) [T, B], V(final_critic_obs) where truncated (else 0) [T, B], V(last) [B]."""
+        values = self._value_np(batch.critic_obs)
+        bootstrap_values = np.zeros_like(values)
+        if batch.truncated.any():  # only timed-out steps need the final observation's value
+            bootstrap_values[batch.truncated] = self._value_np(
+                batch.final_critic_obs[batch.truncated]
+            )
+        return values, bootstrap_values, self._value_np(batch.last_critic_obs)
+
+    def _value_np(self, critic_obs: NDArray[np.float32]) -> NDArray[np.float32]:
+        obs = torch.as_tensor(critic_obs, device=self.device)
+        return self.critic.value(obs).cpu().numpy()
+
+    def _value_targets(
+        self, returns: NDArray[np.float32], values: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Returns and pre-update values in the critic's normalized units."""
+        if self.ppo.normalize_value_targets:
+            self.return_rms.update(returns)
+            self.critic.set_value_stats(self.return_rms)  # preserves the critic's outputs
+        mean, std = self.critic.value_mean.item(), self.critic.value_std.item()
+        return (returns - mean) / std, (values - mean) / std
+
+    def chunk_len(self, num_steps: int) -> int:
+        """Sequence length L used for training: 1 for the MLP, min(bptt_len, T) for the LSTM."""
+        if not self.actor.is_recurrent:
+            return 1
+        length = min(self.ppo.bptt_len, num_steps)
+        if num_steps % length:
+            raise ValueError(
+                f"rollout length T={num_steps} must be a multiple of bptt_len={length}"
+            )
+        return length
+
+    @torch.no_grad()
+    def _make_sequences(
+        self,
+        batch: RolloutBatch,
+        advantages: NDArray[np.float32],
+        targets: NDArray[np.float32],
+        old_values: NDArray[np.float32],
+    ) -> tuple[Sequences, Hidden]:
+        """[T, B, ...] -> [L, N, ...] with N = (T / L) * B sequences, and their start states.
+
+        For the LSTM the state at each chunk start comes from unrolling the pre-update policy
+        from `batch.actor_hidden` over the rollout (truncated BPTT: gradients stop at chunk
+        starts, the state does not). logp_start (pre-update log-probs) serves the KL early stop.
+        """
+        arrays = {
+            "obs": batch.obs, "critic_obs": batch.critic_obs, "actions": batch.actions,
+            "logp_old": batch.logp, "episode_starts": batch.episode_starts,
+            "advantages": advantages, "targets": targets, "old_values": old_values,
+        }  # fmt: skip
+        full = {name: torch.as_tensor(x, device=self.device) for name, x in arrays.items()}
+        length = self.chunk_len(batch.num_steps)
+        hidden0 = self._chunk_start_states(full["obs"], full["episode_starts"], batch, length)
+        sequences = {name: _to_sequences(x, length) for name, x in full.items()}
+        sequences["logp_start"], _ = self.actor.evaluate(
+            sequences["obs"], sequences["actions"], hidden0, sequences["episode_starts"]
+        )
+        return sequences, hidden0
+
+    def _chunk_start_states(
+        self, obs: torch.Tensor, starts: torch.Tensor, batch: RolloutBatch, length: int
+    ) -> Hidden:
+        if not self.actor.is_recurrent:
+            return ()
+        hidden: Hidden = tuple(torch.as_tensor(h, device=self.device) for h in batch.actor_hidden)
+        states = []
+        for begin in range(0, batch.num_steps, length):
+            states.append(hidden)
+            _, hidden = self.actor(
+                obs[begin : begin + length], hidden, starts[begin : begin + length]
+            )
+        # Chunk-major order (chunk k, env b) -> index k * B + b, matching _to_sequences.
+        return tuple(torch.cat([s[i] for s in states], dim=0) for i in range(len(hidden)))
+
+    def _optimize(self, sequences: Sequences, hidden0: Hidden) -> dict[str, float]:
+        """epochs x minibatches over the N sequences; stops early when the policy moved more than
+        target_kl away from where this update started (measured against the pre-update policy,
+        not the behaviour policy, so a one-update policy lag does not trigger it at once)."""
+        num_sequences = sequences["obs"].shape[1]
+        if num_sequences < self.ppo.minibatches:
+            raise ValueError(
+                f"minibatches={self.ppo.minibatches} exceeds the {num_sequences} training sequences "
+                "in this batch (MLP: T*B samples, LSTM: (T/bptt_len)*B chunks)"
+            )
+        history: list[dict[str, torch.Tensor]] = []
+        steps = 0
+        for _ in range(self.ppo.epochs):
+            perm = torch.randperm(num_sequences, generator=self.generator)
+            for idx in torch.tensor_split(perm, self.ppo.minibatches):
+                loss, stats = self._minibatch_loss(sequences, hidden0, idx.to(self.device))
+                history.append(stats)
+                if (
+                    self.ppo.target_kl is not None
+                    and stats["update_kl"].item() > self.ppo.target_kl
+                ):
+                    return self._summarize(history, steps)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(
+                    self.params, self.ppo.max_grad_norm
+                )
+                self.optimizer.step()
+                steps += 1
+        return self._summarize(history, steps)
+
+    def _minibatch_loss(
+        self, sequences: Sequences, hidden0: Hidden, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        mb = {name: x[:, idx] for name, x in sequences.items()}
+        logp, entropy = self.actor.evaluate(
+            mb["obs"], mb["actions"], tuple(h[idx] for h in hidden0), mb["episode_starts"]
+        )
+        advantages = mb["advantages"]
+        if self.ppo.normalize_advantages:
+            advantages = normalize_advantages(advantages)
+        pg_loss, clip_fraction, kl = policy_loss(logp, mb["logp_old"], advantages, self.ppo.clip)
+        clip_old = mb["old_values"] if self.ppo.value_clip is not None else None
+        v_loss = value_loss(
+            self.critic(mb["critic_obs"]), mb["targets"], clip_old, self.ppo.value_clip
+        )
+        ent_loss = entropy_loss(entropy)
+        loss = pg_loss + self.ppo.value_coef * v_loss + self.ppo.entropy_coef * ent_loss
+        stats = {
+            "policy_loss": pg_loss.detach(), "value_loss": v_loss.detach(),
+            "entropy": -ent_loss.detach(), "approx_kl": kl, "clip_fraction": clip_fraction,
+            "update_kl": approx_kl(logp, mb["logp_start"]),
+        }  # fmt: skip
+        return loss, stats
+
+    def _summarize(self, history: list[dict[str, torch.Tensor]], steps: int) -> dict[str, float]:
+        """Means over the evaluated minibatches (grad_norm over the optimizer steps taken)."""
+        keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "update_kl")
+        metrics = {k: torch.stack([s[k] for s in history]).mean().item() for k in keys}
+        norms = [s["grad_norm"] for s in history if "grad_norm" in s]
+        metrics["grad_norm"] = torch.stack(norms).mean().item() if norms else 0.0
+        metrics["epochs_run"] = steps / self.ppo.minibatches
+        metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        return metrics
+
+    # ------------------------------------------------------------------ schedule
+
+    def set_progress(self, fraction: float) -> None:
+        """Tell the learner how far training is (0 -> 1); drives the "linear" lr decay."""
+        self.progress = min(max(float(fraction), 0.0), 1.0)
+        scale = 1.0 - self.progress if self.ppo.lr_schedule == "linear" else 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.ppo.lr * scale
+
+    # ------------------------------------------------------------------ weights out
+
+    def actor_state(self) -> dict[str, torch.Tensor]:
+        """CPU copies of the policy weights and observation-normalizer buffers, to broadcast
+        (one `ray.put`) and load on workers with `networks.load_actor_state`."""
+        return {k: v.detach().cpu().clone() for k, v in self.actor.state_dict().items()}
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume training exactly: tensors (on CPU) and JSON-safe values only,
+        so `torch.save` / `torch.load(weights_only=True)` round-trips it."""
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "dims": dict(self.dims),
+            "model": asdict(self.model),
+            "ppo": asdict(self.ppo),
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "obs_rms": _rms_to_tensors(self.obs_rms),
+            "critic_obs_rms": _rms_to_tensors(self.critic_obs_rms),
+            "return_rms": _rms_to_tensors(self.return_rms),
+            "generator_state": self.generator.get_state(),
+            "progress": self.progress,
+            "iteration": self.iteration,
+        }
+        return _to_cpu(state)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a `state_dict()`; the network shape must match (ValueError otherwise).
+
+        The PPO config of this learner is kept (e.g. a changed lr applies on resume); the lr
+        is recomputed from it and the restored progress.
+        """
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"checkpoint format {state.get('format')!r}, expected {CHECKPOINT_FORMAT}"
+            )
+        _expect_equal("dims", dict(state["dims"]), self.dims)
+        _expect_equal(
+            "model", _tuples_to_lists(state["model"]), _tuples_to_lists(asdict(self.model))
+        )
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.obs_rms.load_state_dict(state["obs_rms"])
+        self.critic_obs_rms.load_state_dict(state["critic_obs_rms"])
+        self.return_rms.load_state_dict(state["return_rms"])
+        self.generator.set_state(state["generator_state"])
+        self.iteration = int(state["iteration"])
+        self.set_progress(float(state["progress"]))
+
+
+def _to_sequences(x: torch.Tensor, length: int) -> torch.Tensor:
+    """[T, B, ...] -> [L, (T / L) * B, ...], sequence index k * B + b (chunk k, env b)."""
+    num_steps, num_envs, *rest = x.shape
+    chunks = x.reshape(num_steps // length, length, num_envs, *rest)
+    return chunks.transpose(0, 1).reshape(length, (num_steps // length) * num_envs, *rest)
+
+
+def explained_variance(predictions: NDArray[np.floating], targets: NDArray[np.floating]) -> float:
+    """1 - Var(targets - predictions) / Var(targets): 1 is perfect, 0 is no better than the mean.
+
+    NaN when the targets have no variance.
+    """
+    var_targets = float(np.var(targets))
+    if var_targets == 0.0:
+        return float("nan")
+    return 1.0 - float(np.var(targets - predictions)) / var_targets
+
+
+def _rms_to_tensors(rms: RunningMeanStd) -> dict[str, Any]:
+    state = rms.state_dict()
+    return {
+        "count": state["count"],
+        "mean": torch.from_numpy(state["mean"]),
+        "var": torch.from_numpy(state["var"]),
+    }
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, Mapping):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def _tuples_to_lists(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {k: _tuples_to_lists(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_tuples_to_lists(v) for v in obj]
+    return obj
+
+
+def _expect_equal(what: str, found: Any, expected: Any) -> None:
+    if found != expected:
+        raise ValueError(f"checkpoint {what} {found} does not match this learner's {expected}")
