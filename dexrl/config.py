@@ -158,3 +158,74 @@ def config_path(group: str, name: str) -> Path:
         choices = sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
         raise ValueError(f"unknown {group} config '{name}'. Choices: {', '.join(choices)}")
     return path
+
+
+@dataclass
+class RayConfig:
+    """Where the rollout workers run."""
+
+    # None/"local": start a local Ray in this process; "auto": join the running cluster.
+    address: str | None = None
+    # CPUs for a local Ray (None = all of this machine's cores).
+    num_cpus: int | None = None
+
+
+@dataclass
+class WandbConfig:
+    # "offline" (default: no account needed; `wandb sync` later), "online", or "disabled".
+    mode: str = "offline"
+    project: str = "dexrl"
+    entity: str | None = None
+
+
+@dataclass
+class LoggerConfig:
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    # Show a progress bar on the terminal.
+    progress_bar: bool = True
+    # Print one line of metrics every N iterations.
+    print_every: int = 1
+
+
+@dataclass
+class TrainConfig:
+    """The training run (configs/config.yaml `train:` node)."""
+
+    # Stop after this many environment steps (samples).
+    total_env_steps: int = 2_000_000
+    # Rollout workers: "auto" = one per CPU Ray sees (at least 1), or a number.
+    num_workers: Any = "auto"
+    # Envs stepped together by each worker.
+    envs_per_worker: int = 16
+    # Steps per env per rollout (T). Samples per iteration = workers x envs x horizon.
+    horizon: int = 32
+    # Learner device: "auto" (cuda when available), "cpu", "cuda".
+    device: str = "auto"
+    # Collect the next rollout with the previous weights while the learner trains (1-step lag).
+    policy_lag: bool = False
+    # Save a checkpoint every N iterations (and at the end, and on Ctrl-C).
+    checkpoint_every: int = 20
+    # Stop early once the mean consecutive successes of finished episodes reaches this (None = off).
+    stop_at_successes: float | None = None
+    # Stop after this many seconds of wall time (None = off).
+    max_wall_s: float | None = None
+
+
+def validate_train_config(cfg: TrainConfig) -> None:
+    nw = cfg.num_workers
+    if not (nw == "auto" or (isinstance(nw, int) and nw >= 1)):
+        raise ValueError(f"train.num_workers must be 'auto' or an integer >= 1 (got {nw!r})")
+    for key in ("total_env_steps", "envs_per_worker", "horizon", "checkpoint_every"):
+        if getattr(cfg, key) < 1:
+            raise ValueError(f"train.{key} must be >= 1 (got {getattr(cfg, key)})")
+    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
+        raise ValueError(f"train.device must be 'auto', 'cpu' or 'cuda[:K]' (got '{cfg.device}')")
+
+
+def structured(cls: type, values: Any, source: str) -> Any:
+    """Merge plain values into dataclass `cls`; unknown keys and bad types name the key."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(cls), OmegaConf.create(values or {}))
+        return OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        raise ValueError(_format_error(source, err)) from err

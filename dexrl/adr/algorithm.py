@@ -128,7 +128,8 @@ class ADRState:
         candidates = []
         for name in self._active:
             lo, hi = self._limits[name]
-            sides = tuple(s for s, limit in (("low", lo), ("high", hi)) if limit != 0.0)
+            pairs: tuple[tuple[Side, float], ...] = (("low", lo), ("high", hi))
+            sides = tuple(side for side, limit in pairs if limit != 0.0)
             if sides:
                 candidates.append((name, sides))
         return candidates
@@ -145,8 +146,8 @@ class ADRState:
     def sample_episode(self) -> EpisodeAssignment:
         """λ for the next episode; in mode "auto" a boundary episode with probability p_b."""
         self._counters["episodes"] += 1
-        # One draw per parameter, always, so the RNG stream does not depend on the mode's
-        # branch below; zero-width ranges give exactly φ_L (= 0 for "none" and disabled).
+        # Every λ is drawn first, also the one a boundary episode then pins, so each episode
+        # uses the RNG the same way; a zero-width range gives exactly φ_L (0 in "none").
         lambdas = self._rng.uniform(self._low, self._high)
         boundary: tuple[str, Side] | None = None
         can_pick = self.config.mode == "auto" and self._candidates
@@ -219,7 +220,9 @@ class ADRState:
 
     def ranges(self) -> dict[str, tuple[float, float]]:
         """Current [φ_L, φ_H] of every parameter, in λ units."""
-        return {s.name: (float(self._low[i]), float(self._high[i])) for i, s in enumerate(self.specs)}
+        return {
+            s.name: (float(self._low[i]), float(self._high[i])) for i, s in enumerate(self.specs)
+        }
 
     def entropy_npd(self) -> float:
         """ADR entropy H = (1/d) Σ log(max(φ_H − φ_L, floor)) in nats per dimension [R §5].

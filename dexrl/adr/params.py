@@ -92,106 +92,170 @@ _UNIT_LOG = (-1.0, 1.0)
 PARAM_SPECS: tuple[ParamSpec, ...] = (
     # --- the object -------------------------------------------------------------------------
     ParamSpec(
-        "cube_size", "edge length of the cube (geom size; recompiled through MjSpec)",
-        "multiplicative", (-1.0, 1.0), "m", w=0.15,
-        # [R]: x0·e^{0.15λ}; λ ∈ [-1, 1] gives 0.049–0.066 m for the 57 mm cube (FACTS.md).
+        name="cube_size",
+        description="edge length of the cube (geom size; recompiled through MjSpec)",
+        mapping="multiplicative",
+        w=0.15,  # [R]: x0·e^{0.15λ} (FACTS.md)
+        hard_limits=(-1.0, 1.0),  # 0.049–0.066 m for the 57 mm cube, [R]'s final range
+        unit="m",
     ),
     ParamSpec(
-        "cube_mass", "mass of the cube body (inertia scaled by the same factor)",
-        "multiplicative", _log_range(0.4, 1.75), "kg",
-        # FACTS.md final range 0.036–0.158 kg around a 0.09 kg cube = factors 0.4–1.75.
+        name="cube_mass",
+        description="mass of the cube body (its inertia scaled by the same factor)",
+        mapping="multiplicative",
+        hard_limits=_log_range(0.4, 1.75),  # 0.036–0.158 kg for a 90 g cube, [R]'s final range
+        unit="kg",
     ),
     ParamSpec(
-        "cube_friction_slide", "sliding friction (geom friction[0]) of the cube's geoms",
-        "multiplicative", _UNIT_LOG, "1",
+        name="cube_friction_slide",
+        description="sliding friction (geom friction[0]) of the cube's geoms",
+        mapping="multiplicative",
+        hard_limits=_UNIT_LOG,
+        unit="1",
     ),
     ParamSpec(
-        "cube_friction_spin_roll", "torsional and rolling friction (friction[1:3]) of the cube",
-        "multiplicative", _UNIT_LOG, "m",
+        name="cube_friction_spin_roll",
+        description="torsional and rolling friction (geom friction[1:3]) of the cube's geoms",
+        mapping="multiplicative",
+        hard_limits=_UNIT_LOG,
+        unit="m",
     ),
     ParamSpec(
-        "cube_damping",
-        "extra velocity damping of the cube's free joint as a decay rate: dof_damping = rate × "
-        "(mass for translation dofs, principal inertia for rotation dofs), so one number has one "
-        "unit across the 6 dofs; models unmodelled dissipation (the calibrated model has none)",
-        "additive", (0.0, 2.0), "1/s", w=0.5, nominal=0.0,
-        # λ = 2 → 1/s: a spinning cube loses 1/e of its speed per second; strong but not sticky.
+        name="cube_damping",
+        description="extra velocity damping of the cube's free joint as a decay rate: "
+        "dof_damping = rate × (mass for translation dofs, principal inertia for rotation dofs), "
+        "so one number has one unit across the 6 dofs; unmodelled dissipation (calibrated: none)",
+        mapping="additive",
+        w=0.5,
+        hard_limits=(0.0, 2.0),  # up to 1/s: a spinning cube loses 1/e of its speed per second
+        unit="1/s",
+        nominal=0.0,
     ),
     # --- the robot --------------------------------------------------------------------------
     ParamSpec(
-        "robot_friction_slide", "sliding friction (geom friction[0]) of all hand geoms",
-        "multiplicative", _UNIT_LOG, "1",
+        name="robot_friction_slide",
+        description="sliding friction (geom friction[0]) of all hand geoms",
+        mapping="multiplicative",
+        hard_limits=_UNIT_LOG,
+        unit="1",
     ),
     ParamSpec(
-        "robot_friction_spin_roll", "torsional and rolling friction (friction[1:3]) of hand geoms",
-        "multiplicative", _UNIT_LOG, "m",
+        name="robot_friction_spin_roll",
+        description="torsional and rolling friction (geom friction[1:3]) of all hand geoms",
+        mapping="multiplicative",
+        hard_limits=_UNIT_LOG,
+        unit="m",
     ),
     ParamSpec(
-        "robot_link_mass", "mass of every hand link (body_mass and body_inertia, same factor)",
-        "multiplicative", _UNIT_LOG, "kg",
-        # Contains [D Table 1] masses U[0.5, 1.5].
+        name="robot_link_mass",
+        description="mass of every hand link (body_mass and body_inertia, same factor)",
+        mapping="multiplicative",
+        hard_limits=_UNIT_LOG,  # contains [D Table 1] masses U[0.5, 1.5]
+        unit="kg",
     ),
     ParamSpec(
-        "robot_joint_damping", "dof_damping of all hand joints", "multiplicative", (-1.5, 1.5),
-        "N·m·s/rad",
-        # Contains [D Table 1] damping log-U[0.3, 3] = λ ∈ [-1.20, 1.10].
+        name="robot_joint_damping",
+        description="dof_damping of all hand joints",
+        mapping="multiplicative",
+        hard_limits=(-1.5, 1.5),  # contains [D Table 1] log-U[0.3, 3] = λ ∈ [-1.20, 1.10]
+        unit="N·m·s/rad",
     ),
     ParamSpec(
-        "robot_armature", "dof_armature of all hand joints (reflected rotor inertia)",
-        "multiplicative", (-1.5, 1.5), "kg·m²",
+        name="robot_armature",
+        description="dof_armature of all hand joints (reflected rotor inertia)",
+        mapping="multiplicative",
+        hard_limits=(-1.5, 1.5),
+        unit="kg·m²",
     ),
     ParamSpec(
-        "robot_frictionloss", "dof_frictionloss (dry joint friction) of all hand joints",
-        "multiplicative", (-1.5, 1.5), "N·m",
+        name="robot_frictionloss",
+        description="dof_frictionloss (dry joint friction) of all hand joints",
+        mapping="multiplicative",
+        hard_limits=(-1.5, 1.5),
+        unit="N·m",
     ),
     ParamSpec(
-        "actuator_gain", "position gain of every actuator (gainprm[0] and biasprm[1] = -kp together)",
-        "multiplicative", _log_range(0.5, 2.0), "N·m/rad",
-        # Contains [D Table 1] log-U[0.75, 1.5] = λ ∈ [-0.29, 0.41].
+        name="actuator_gain",
+        description="position gain kp of every actuator (gainprm[0] and biasprm[1] = -kp)",
+        mapping="multiplicative",
+        hard_limits=_log_range(0.5, 2.0),  # contains [D Table 1] log-U[0.75, 1.5]
+        unit="N·m/rad",
     ),
     ParamSpec(
-        "actuator_force_range", "actuator_forcerange (both ends) of every actuator",
-        "multiplicative", _log_range(0.5, 2.0), "N·m",
+        name="actuator_force_range",
+        description="actuator_forcerange (both ends) of every actuator",
+        mapping="multiplicative",
+        hard_limits=_log_range(0.5, 2.0),
+        unit="N·m",
     ),
     # --- the world and the control loop -----------------------------------------------------
     ParamSpec(
-        "gravity", "magnitude of opt.gravity (direction kept)", "additive", (-3.81, 4.19), "m/s²",
-        # FACTS.md final range [6, 14] m/s² = 9.81 + λ with λ ∈ [-3.81, 4.19].
+        name="gravity",
+        description="magnitude of opt.gravity (direction kept)",
+        mapping="additive",
+        hard_limits=(-3.81, 4.19),  # 9.81 + λ ∈ [6, 14] m/s², [R]'s final range (FACTS.md)
+        unit="m/s²",
     ),
     ParamSpec(
-        "timestep", "physics timestep opt.timestep (substeps per control step unchanged)",
-        "multiplicative", _log_range(0.8, 1.25), "s",
-        # Kept mild (±25 %): larger steps destabilize contact-rich hand models.
+        name="timestep",
+        description="physics timestep opt.timestep (substeps per control step unchanged)",
+        mapping="multiplicative",
+        hard_limits=_log_range(0.8, 1.25),  # mild: larger steps destabilize hand contacts
+        unit="s",
     ),
     ParamSpec(
-        "action_latency", "delay of the action by whole control steps (80 ms each, FACTS.md)",
-        "additive", (0.0, 2.0), "control steps", nominal=0.0, integer=True,
-        # value = round(λ): ADR must pass λ = 0.5 before any latency appears.
+        name="action_latency",
+        description="delay of the action in whole control steps (80 ms each, FACTS.md)",
+        mapping="additive",
+        hard_limits=(0.0, 2.0),  # value = round(λ): latency appears once λ passes 0.5
+        unit="control steps",
+        nominal=0.0,
+        integer=True,
     ),
     ParamSpec(
-        "action_noise", "std of Gaussian noise added to the normalized action in [-1, 1]",
-        "additive", (0.0, 2.0), "action range", w=0.1, nominal=0.0,
+        name="action_noise",
+        description="std of Gaussian noise added to the normalized action (range [-1, 1])",
+        mapping="additive",
+        w=0.1,
+        hard_limits=(0.0, 2.0),  # up to std 0.2
+        unit="action range",
+        nominal=0.0,
     ),
     ParamSpec(
-        "obs_noise_correlated",
-        "scale of per-episode (correlated) observation noise; 1 = [D]'s levels: fingertips 1 mm, "
-        "object position 5 mm, orientation 0.1 rad",
-        "additive", (0.0, 3.0), "× [D] levels", nominal=0.0,
+        name="obs_noise_correlated",
+        description="scale of per-episode (correlated) observation noise; 1 = [D]'s levels: "
+        "fingertips 1 mm, object position 5 mm, orientation 0.1 rad",
+        mapping="additive",
+        hard_limits=(0.0, 3.0),
+        unit="× [D] levels",
+        nominal=0.0,
     ),
     ParamSpec(
-        "obs_noise_uncorrelated",
-        "scale of per-step (uncorrelated) observation noise; 1 = [D]'s levels: fingertips 2 mm, "
-        "object position 1 mm, orientation 0.1 rad",
-        "additive", (0.0, 3.0), "× [D] levels", nominal=0.0,
+        name="obs_noise_uncorrelated",
+        description="scale of per-step (uncorrelated) observation noise; 1 = [D]'s levels: "
+        "fingertips 2 mm, object position 1 mm, orientation 0.1 rad",
+        mapping="additive",
+        hard_limits=(0.0, 3.0),
+        unit="× [D] levels",
+        nominal=0.0,
     ),
     ParamSpec(
-        "cube_force_perturbation", "std of random forces on the cube, in units of its weight m·g",
-        "additive", (0.0, 3.0), "m·g", w=0.1, nominal=0.0,
+        name="cube_force_perturbation",
+        description="std of random forces on the cube, in units of its weight m·g",
+        mapping="additive",
+        w=0.1,
+        hard_limits=(0.0, 3.0),  # up to 0.3 m·g
+        unit="m·g",
+        nominal=0.0,
     ),
     ParamSpec(
-        "cube_torque_perturbation",
-        "std of random torques on the cube, in units of m·g·edge (weight × cube edge length)",
-        "additive", (0.0, 3.0), "m·g·edge", w=0.1, nominal=0.0,
+        name="cube_torque_perturbation",
+        description="std of random torques on the cube, in units of m·g·edge (weight × edge)",
+        mapping="additive",
+        w=0.1,
+        hard_limits=(0.0, 3.0),  # up to 0.3 m·g·edge
+        unit="m·g·edge",
+        nominal=0.0,
     ),
 )
 """The registry, in a fixed order (the order λs are drawn in, so it is part of determinism:

@@ -205,7 +205,7 @@ def apply_subgoal(
 
 
 def count_subgoals(subgoals: Iterable[Subgoal]) -> dict[str, int]:
-    """{"rotations": quarter-turn subgoals, "flips": flip subgoals, "subgoals": total}."""
+    """{"rotations": quarter-turn subgoals, "flips": flip subgoals, "total": both}."""
     items = list(subgoals)
     flips = sum(isinstance(s, FlipSubgoal) for s in items)
-    return {"rotations": len(items) - flips, "flips": flips, "subgoals": len(items)}
+    return {"rotations": len(items) - flips, "flips": flips, "total": len(items)}

@@ -1,0 +1,84 @@
+"""What the user sees: a progress bar, a line per iteration, a JSONL file and Weights & Biases."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from dexrl.config import LoggerConfig
+
+# The columns of the per-iteration line (name in the line, metric key, format).
+_LINE = (
+    ("it", "iteration", "d"), ("steps/s", "env_steps_per_s", ".0f"),
+    ("return", "episode_return_mean", ".2f"), ("succ", "consecutive_successes_mean", ".2f"),
+    ("succ_med", "consecutive_successes_median", ".1f"), ("succ_rate", "success_rate", ".2f"),
+    ("drop", "drop_rate", ".2f"), ("adr_H", "adr_entropy_npd", ".3f"),
+    ("pi_loss", "policy_loss", ".4f"), ("v_loss", "value_loss", ".4f"), ("kl", "approx_kl", ".4f"),
+    ("clip", "clip_fraction", ".3f"), ("ev", "explained_variance", ".2f"),
+    ("learn_s", "learner_time_s", ".2f"), ("roll_s", "rollout_time_s", ".2f"),
+)  # fmt: skip
+
+
+class MetricsLog:
+    """Writes metrics.jsonl in the run directory and mirrors each iteration to wandb and stdout."""
+
+    def __init__(self, run_dir: Path, cfg: LoggerConfig, config: dict[str, Any], resume: bool) -> None:
+        self.cfg = cfg
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.jsonl = (run_dir / "metrics.jsonl").open("a" if resume else "w")
+        self._bar: Any = None
+        self._wandb: Any = None
+        if cfg.wandb.mode != "disabled":
+            import wandb
+
+            self._wandb = wandb.init(
+                project=cfg.wandb.project, entity=cfg.wandb.entity, mode=cfg.wandb.mode,
+                dir=str(run_dir), config=config, resume="allow" if resume else None,
+            )  # fmt: skip
+
+    def start_progress(self, total: int, done: int) -> None:
+        if self.cfg.progress_bar:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=done, unit="step", unit_scale=True,
+                             desc="env steps", file=sys.stderr, dynamic_ncols=True)
+
+    def write(self, metrics: dict[str, Any]) -> None:
+        clean = {k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in metrics.items()}
+        self.jsonl.write(json.dumps(clean) + "\n")
+        self.jsonl.flush()
+        if self._wandb is not None:
+            self._wandb.log(metrics, step=int(metrics["env_steps"]))
+        if self._bar is not None:
+            self._bar.update(int(metrics["env_steps"]) - self._bar.n)
+        if metrics["iteration"] % self.cfg.print_every == 0:
+            self._print(format_line(metrics))
+
+    def warn(self, message: str) -> None:
+        self._print(f"[dexrl] {message}")
+
+    def _print(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line)
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self.jsonl.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+def format_line(m: dict[str, Any]) -> str:
+    parts = []
+    for label, key, fmt in _LINE:
+        v = m.get(key)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        parts.append(f"{label} {format(v, fmt)}")
+    return " | ".join(parts)

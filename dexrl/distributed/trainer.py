@@ -1,0 +1,221 @@
+"""The training loop: Ray rollout workers → one PPO learner → weights back, iteration by iteration.
+
+Synchronous by default (collect → update → broadcast). With `policy_lag`, workers collect the
+next rollout with the current weights while the learner trains on the previous one; the PPO ratio
+uses the behaviour log-probs recorded by the workers, so the lag stays correct (DESIGN.md 4).
+A worker whose process dies is restarted by Ray (max_restarts=-1); its rollout of that iteration
+is lost, counted in `worker_restarts`, and training goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+import torch
+
+from dexrl.checkpoint import load_checkpoint, save_checkpoint
+from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
+from dexrl.distributed.adr_actor import make_adr_components
+from dexrl.distributed.metrics_log import MetricsLog
+from dexrl.distributed.worker import make_worker_actor
+from dexrl.rl.config import ModelConfig, PPOConfig
+from dexrl.rl.learner import PPOLearner
+from dexrl.rl.storage import RolloutBatch
+
+_WORKER_ERRORS = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
+
+
+def init_ray(cfg: RayConfig) -> None:
+    """Start a local Ray (embedded default) or join a cluster (`ray.address=auto`)."""
+    if ray.is_initialized():
+        return
+    if cfg.address in (None, "", "local"):
+        ray.init(num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=True)
+    else:
+        ray.init(address=cfg.address, include_dashboard=False)
+
+
+class Trainer:
+    """Owns the learner, the workers and the ADR actor of one run."""
+
+    def __init__(
+        self,
+        env: EnvConfig,
+        ppo: PPOConfig,
+        model: ModelConfig,
+        adr: Any,
+        train: TrainConfig,
+        ray_cfg: RayConfig,
+        logger: LoggerConfig,
+        run_dir: str | Path,
+        seed: int = 0,
+        resume: str | None = None,
+        resolved_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.env, self.ppo, self.model, self.train = env, ppo, model, train
+        self.run_dir = Path(run_dir)
+        self.seed = seed
+        self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
+        checkpoint = load_checkpoint(_checkpoint_dir(resume)) if resume else None
+        init_ray(ray_cfg)
+        self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
+        self.num_workers = _num_workers(train.num_workers)
+        # On resume, new worker seeds: continuing must not replay the first run's episodes.
+        offset = 0 if checkpoint is None else int(checkpoint["counters"]["iteration"]) * 7919
+        worker_cls = make_worker_actor()
+        self.workers = [
+            worker_cls.remote(env, model, train.envs_per_worker, train.horizon,
+                              seed + 1000 * (w + 1) + offset, ppo.obs_clip, randomizer_factory(w))
+            for w in range(self.num_workers)
+        ]  # fmt: skip
+        dims = ray.get(self.workers[0].dims.remote())
+        self.learner = PPOLearner(
+            dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
+            device=train.device, seed=seed,
+        )  # fmt: skip
+        if checkpoint is not None:
+            self.learner.load_state_dict(checkpoint["learner"])
+            self.counters.update(checkpoint["counters"])
+            torch.set_rng_state(checkpoint["torch_rng"])
+        self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None)
+        self._pending: dict[int, Any] | None = None
+
+    # ------------------------------------------------------------------ rollouts
+    def _launch(self, weights_ref: Any) -> dict[int, Any]:
+        return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)}
+
+    def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
+        batches, stats = [], []
+        for i, fut in futures.items():
+            try:
+                batch, st = ray.get(fut)
+            except _WORKER_ERRORS as err:
+                # Ray restarts the actor (constructor again); this rollout is lost, training goes on.
+                self.counters["worker_restarts"] += 1
+                self.log.warn(f"rollout worker {i} died ({type(err).__name__}); Ray restarts it, "
+                              f"its rollout of this iteration is skipped")
+                continue
+            batches.append(batch)
+            stats.append(st)
+        return batches, stats
+
+    def collect(self) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
+        """One iteration's rollouts (with the current weights, or one iteration behind)."""
+        weights_ref = ray.put(self.learner.actor_state())  # one put, every worker reads it
+        if not self.train.policy_lag:
+            return self._gather(self._launch(weights_ref))
+        if self._pending is None:
+            self._pending = self._launch(weights_ref)
+        result = self._gather(self._pending)
+        self._pending = self._launch(weights_ref)  # runs while the learner trains
+        return result
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> dict[str, Any]:
+        """Train until total_env_steps (or a stop condition); returns the last metrics."""
+        t_start = time.perf_counter() - float(self.counters["wall_time_s"])
+        last: dict[str, Any] = {}
+        self.log.start_progress(self.train.total_env_steps, int(self.counters["env_steps"]))
+        try:
+            while self.counters["env_steps"] < self.train.total_env_steps:
+                t0 = time.perf_counter()
+                batches, stats = self.collect()
+                t_rollout = time.perf_counter() - t0
+                if not batches:
+                    continue
+                self.learner.set_progress(self.counters["env_steps"] / self.train.total_env_steps)
+                learn = self.learner.update(RolloutBatch.concat(batches))
+                last = self._iteration_metrics(stats, learn, t_rollout, time.perf_counter() - t0)
+                self.counters["wall_time_s"] = time.perf_counter() - t_start
+                last["wall_time_s"] = self.counters["wall_time_s"]
+                self.log.write(last)
+                if self.counters["iteration"] % self.train.checkpoint_every == 0:
+                    self.save()
+                if self._should_stop(last, t_start):
+                    break
+        except KeyboardInterrupt:
+            self.log.warn("interrupted: saving a checkpoint before exiting")
+        finally:
+            self.counters["wall_time_s"] = time.perf_counter() - t_start
+            self.save()
+            self.log.close()
+        return last
+
+    def _should_stop(self, metrics: dict[str, Any], t_start: float) -> bool:
+        target = self.train.stop_at_successes
+        if target is not None and metrics.get("consecutive_successes_mean", -1.0) >= target:
+            self.log.warn(f"stop: consecutive_successes_mean reached {target}")
+            return True
+        if self.train.max_wall_s is not None and time.perf_counter() - t_start >= self.train.max_wall_s:
+            self.log.warn(f"stop: max_wall_s={self.train.max_wall_s} reached")
+            return True
+        return False
+
+    def _iteration_metrics(
+        self, stats: list[dict[str, Any]], learn: dict[str, float], t_rollout: float, t_total: float
+    ) -> dict[str, Any]:
+        steps = sum(s["env_steps"] for s in stats)
+        self.counters["env_steps"] += steps
+        self.counters["iteration"] += 1
+        returns = [r for s in stats for r in s["returns"]]
+        succ = [r for s in stats for r in s["successes"]]
+        drops = [r for s in stats for r in s["dropped"]]
+        m: dict[str, Any] = {
+            "iteration": self.counters["iteration"],
+            "env_steps": self.counters["env_steps"],
+            "env_steps_per_s": steps / max(t_total, 1e-9),
+            "episodes": len(returns),
+            "episode_return_mean": _mean(returns),
+            "consecutive_successes_mean": _mean(succ),
+            "consecutive_successes_median": float(statistics.median(succ)) if succ else float("nan"),
+            "success_rate": _mean([float(x > 0) for x in succ]),
+            "drop_rate": _mean([float(x) for x in drops]),
+            "successes_per_step": sum(s["step_successes"] for s in stats) / max(steps, 1),
+            "unhealthy_steps": sum(s["unhealthy"] for s in stats),
+            "worker_restarts": self.counters["worker_restarts"],
+            "rollout_time_s": t_rollout,
+            "learner_time_s": learn.get("learner_time_s", 0.0),
+            **{k: v for k, v in learn.items() if k != "learner_time_s"},
+        }
+        if self.adr_actor is not None:
+            m.update(ray.get(self.adr_actor.metrics.remote()))
+        return m
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> Path:
+        state: dict[str, Any] = {
+            "learner": self.learner.state_dict(),
+            "counters": dict(self.counters),
+            "torch_rng": torch.get_rng_state(),
+            "adr": json.dumps(ray.get(self.adr_actor.to_json.remote())) if self.adr_actor else None,
+        }
+        meta = {
+            "env": self.env.name,
+            "task": self.env.task,
+            "counters": dict(self.counters),
+            "model": asdict(self.model),
+            "dims": self.learner.dims,
+        }
+        return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
+
+
+def _checkpoint_dir(resume: str) -> Path:
+    p = Path(resume)
+    return p / "checkpoints" / "latest" if (p / "checkpoints" / "latest").is_dir() else p
+
+
+def _num_workers(setting: Any) -> int:
+    if setting == "auto":
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return int(setting)
+
+
+def _mean(xs: list[float]) -> float:
+    return float(np.mean(xs)) if xs else float("nan")

@@ -1,0 +1,123 @@
+"""Rollout worker: K envs stepped together with a CPU copy of the policy.
+
+The same class runs in-process (tests, evaluation) and as a Ray actor (`RolloutWorker.remote`
+via `make_worker_actor`). A worker keeps its envs, observations and recurrent state between
+rollouts, so episodes continue across iterations; only the weights change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from dexrl.config import EnvConfig
+from dexrl.rl.config import ModelConfig
+from dexrl.rl.networks import load_actor_state, make_actor
+from dexrl.rl.storage import RolloutBatch, RolloutBuffer
+from dexrl.tasks.registry import make_task
+
+
+@dataclass
+class EpisodeStats:
+    """Statistics of the episodes that ended during one rollout (lists, one entry per episode)."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    successes: list[int] = field(default_factory=list)
+    dropped: list[bool] = field(default_factory=list)
+    unhealthy: int = 0
+    env_steps: int = 0
+    step_successes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class RolloutWorker:
+    """Collects `horizon` steps from `num_envs` envs per call of `rollout`."""
+
+    def __init__(
+        self,
+        env_cfg: EnvConfig,
+        model_cfg: ModelConfig,
+        num_envs: int,
+        horizon: int,
+        seed: int,
+        obs_clip: float = 5.0,
+        randomizer: Any = None,
+    ) -> None:
+        torch.set_num_threads(1)  # one core per worker: the physics is the work
+        self.task = make_task(env_cfg, num_envs=num_envs, seed=seed)
+        self.randomizer = randomizer
+        if randomizer is not None:
+            randomizer.attach(self.task)
+        self.horizon = horizon
+        self.actor = make_actor(self.task.obs_dim, self.task.action_dim, model_cfg, obs_clip)
+        self.actor.eval()
+        self.generator = torch.Generator().manual_seed(seed)
+        self.buffer = RolloutBuffer(
+            horizon, num_envs, self.task.obs_dim, self.task.critic_obs_dim, self.task.action_dim
+        )
+        self.obs, self.critic_obs = self.task.reset()
+        self.starts = np.ones(num_envs, dtype=bool)
+        self.hidden: tuple[np.ndarray, ...] = tuple(
+            h.numpy() for h in self.actor.initial_state(num_envs)
+        )
+
+    def dims(self) -> dict[str, int]:
+        return {
+            "obs_dim": self.task.obs_dim,
+            "critic_obs_dim": self.task.critic_obs_dim,
+            "action_dim": self.task.action_dim,
+        }
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def rollout(self, actor_state: dict[str, Any] | None) -> tuple[RolloutBatch, dict[str, Any]]:
+        """Load weights (if given), run `horizon` steps, return the batch and episode statistics."""
+        if actor_state is not None:
+            load_actor_state(self.actor, actor_state)
+        stats = EpisodeStats()
+        hidden0 = self.hidden
+        for _ in range(self.horizon):
+            actions, logp, self.hidden = self.actor.act(
+                self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
+            )
+            r = self.task.step(actions)
+            self.buffer.add(
+                self.obs, self.critic_obs, actions, logp, r.reward.astype(np.float32),
+                r.terminated, r.truncated, self.starts, r.info.get("final_critic_obs"),
+            )  # fmt: skip
+            self._record(r.info, stats)
+            self.obs, self.critic_obs = r.obs, r.critic_obs
+            self.starts = r.terminated | r.truncated
+        stats.env_steps = self.horizon * self.task.num_envs
+        if self.randomizer is not None:
+            self.randomizer.flush()  # send this rollout's boundary results to the ADR actor
+        batch = self.buffer.finish(self.critic_obs, hidden0)
+        return batch, stats.as_dict()
+
+    def _record(self, info: dict[str, np.ndarray], stats: EpisodeStats) -> None:
+        stats.step_successes += int(info["is_success"].sum())
+        stats.unhealthy += int(info["unhealthy"].sum())
+        done = info.get("episode_done")
+        if done is None:
+            return
+        for i in np.flatnonzero(done):
+            stats.returns.append(float(info["episode_return"][i]))
+            stats.lengths.append(int(info["episode_length"][i]))
+            stats.successes.append(int(info["episode_successes"][i]))
+            stats.dropped.append(bool(info["dropped"][i]))
+
+
+def make_worker_actor(num_cpus: float = 1.0) -> Any:
+    """The Ray actor class: restarted without limit when its process dies (the constructor
+    runs again with the same arguments); a call in flight then fails and the trainer logs it."""
+    import ray
+
+    return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0)(RolloutWorker)
