@@ -41,7 +41,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = _OneLineErrorParser(description="Solve a Rubik's cube and print the subgoal plan.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("facelets", nargs="?", help="54 facelets, URFDLB order (kociemba)")
-    source.add_argument("--scramble", help='moves applied to a solved cube, e.g. "R U R\' U\'"')
+    source.add_argument("--scramble", help="moves applied to a solved cube, e.g. \"R U R' U'\"")
     parser.add_argument("--up", default="U", help="cube face on top at the start (default U)")
     parser.add_argument(
         "--toward-y", default=None, help="cube face towards world +y at the start (default: any)"

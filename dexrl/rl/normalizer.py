@@ -87,8 +87,9 @@ class RunningMeanStd:
         delta = mean_b - self.mean
         # M2 (sum of squared deviations) adds, plus a correction for the distance between means.
         m2 = self.var * self.count + var_b * count_b + delta**2 * (self.count * count_b / total)
-        self.mean = self.mean + delta * (count_b / total)
-        self.var = m2 / total
+        # np.asarray: for shape () numpy arithmetic yields scalars, and callers expect arrays.
+        self.mean = np.asarray(self.mean + delta * (count_b / total))
+        self.var = np.asarray(m2 / total)
         self.count = total
 
     def normalize(self, x: ArrayLike, clip: float | None = None) -> NDArray[np.float32]:

@@ -286,4 +286,3 @@ def validate(facelets: str) -> None:
             "(two pieces are swapped)",
             "parity",
         )
-

@@ -1,0 +1,1 @@
+"""Reference trainers from other libraries, to cross-check dexrl's own PPO."""

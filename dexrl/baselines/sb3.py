@@ -1,0 +1,67 @@
+"""stable-baselines3 PPO on a dexrl task (`algo=sb3`): a known-good reference to compare with.
+
+SB3 sees only the policy observation (`obs_mode="policy"`) and steps `n_envs` single envs in
+subprocesses, the way most SB3 users run MuJoCo tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from dexrl.config import EnvConfig, TrainConfig
+
+
+def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True) -> Any:
+    from dataclasses import asdict
+
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+
+    from dexrl.tasks.gym_env import DexHandEnv
+
+    values = asdict(env)
+    name = values.pop("name")
+
+    def factory(rank: int) -> Any:
+        def make() -> Any:
+            from gymnasium.wrappers import TimeLimit
+
+            e = DexHandEnv(env=name, obs_mode="policy", **{k: v for k, v in values.items() if k != "robot"})
+            e.reset(seed=seed + rank)
+            return TimeLimit(e, max_episode_steps=env.max_episode_steps)
+
+        return make
+
+    cls = SubprocVecEnv if subprocess and n_envs > 1 else DummyVecEnv
+    return VecMonitor(cls([factory(i) for i in range(n_envs)]))
+
+
+def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:
+    """Train SB3 PPO for train.total_env_steps; writes sb3_metrics.json and the model zip."""
+    from stable_baselines3 import PPO
+
+    vec = make_vec_env(env, int(algo.get("n_envs", 2)), seed)
+    model = PPO(
+        "MlpPolicy", vec, n_steps=int(algo["n_steps"]), batch_size=int(algo["batch_size"]),
+        n_epochs=int(algo["n_epochs"]), gamma=float(algo["gamma"]), gae_lambda=float(algo["gae_lambda"]),
+        clip_range=float(algo["clip_range"]), learning_rate=float(algo["learning_rate"]),
+        ent_coef=float(algo["ent_coef"]), policy_kwargs={"net_arch": list(algo["net_arch"])},
+        seed=seed, device="cpu", verbose=0,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=train.total_env_steps)
+    elapsed = time.perf_counter() - t0
+    rewards = [ep["r"] for ep in model.ep_info_buffer] if model.ep_info_buffer else []
+    result = {
+        "env_steps": int(model.num_timesteps),
+        "wall_time_s": elapsed,
+        "samples_per_s": model.num_timesteps / elapsed,
+        "episode_return_mean": float(sum(rewards) / len(rewards)) if rewards else None,
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "sb3_metrics.json").write_text(json.dumps(result, indent=2))
+    model.save(run_dir / "sb3_model.zip")
+    vec.close()
+    return result
