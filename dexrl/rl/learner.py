@@ -163,8 +163,10 @@ class PPOLearner:
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Returns and pre-update values in the critic's normalized units."""
         if self.ppo.normalize_value_targets:
+            had_stats = self.return_rms.count > 0
             self.return_rms.update(returns)
-            self.critic.set_value_stats(self.return_rms)  # preserves the critic's outputs
+            # Preserve the critic's outputs across the change, except on first contact.
+            self.critic.set_value_stats(self.return_rms, preserve_outputs=had_stats)
         mean, std = self.critic.value_mean.item(), self.critic.value_std.item()
         return (returns - mean) / std, (values - mean) / std
 

@@ -264,20 +264,22 @@ class Critic(nn.Module):
         return self.denormalize(self(critic_obs))
 
     @torch.no_grad()
-    def set_value_stats(self, rms: RunningMeanStd) -> None:
-        """Adopt new return statistics while preserving `value()` outputs (PopArt's "ART").
+    def set_value_stats(self, rms: RunningMeanStd, preserve_outputs: bool = True) -> None:
+        """Adopt new return statistics (mean, std of `rms`).
 
-        Without the rescale every change of the return statistics would shift all value
-        predictions at once (van Hasselt et al. 2016): w' = w s/s', b' = (s b + m - m') / s'.
+        preserve_outputs=True rescales the value head so `value()` is unchanged (PopArt's "ART",
+        van Hasselt et al. 2016): w' = w s/s', b' = (s b + m - m') / s'. Without it every change
+        of the statistics would shift all value predictions at once. Pass False the first time
+        (an untrained critic's ~0 output is better read as "the mean return" than preserved).
         """
-        new_mean = torch.as_tensor(float(rms.mean.reshape(())), dtype=torch.float32)
-        new_std = torch.as_tensor(float(rms.std.reshape(())), dtype=torch.float32)
-        old_mean, old_std = self.value_mean.clone().cpu(), self.value_std.clone().cpu()
-        self.value_head.weight.mul_((old_std / new_std).to(self.value_head.weight.device))
-        new_bias = (old_std * self.value_head.bias.cpu() + old_mean - new_mean) / new_std
-        self.value_head.bias.copy_(new_bias)
-        self.value_mean.copy_(new_mean)
-        self.value_std.copy_(new_std)
+        new_mean = float(rms.mean.reshape(()))
+        new_std = float(rms.std.reshape(()))
+        if preserve_outputs:
+            old_mean, old_std = self.value_mean.item(), self.value_std.item()
+            self.value_head.weight.mul_(old_std / new_std)
+            self.value_head.bias.mul_(old_std / new_std).add_((old_mean - new_mean) / new_std)
+        self.value_mean.fill_(new_mean)
+        self.value_std.fill_(new_std)
 
 
 def make_actor(

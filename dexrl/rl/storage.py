@@ -188,6 +188,11 @@ class RolloutBuffer:
         """
         if self.step >= self.num_steps:
             raise ValueError(f"RolloutBuffer is full ({self.num_steps} steps); call finish()")
+        if final_critic_obs is None and np.any(truncated):
+            # Zeros here would silently bootstrap the timeout from V(0).
+            raise ValueError(
+                "truncated envs at this step need final_critic_obs (their final state)"
+            )
         t = self.step
         values = {
             "obs": obs,

@@ -95,6 +95,13 @@ def rotate_quarter(v: Vec, axis: Vec, quarter_turns: int) -> Vec:
     return v
 
 
+def facelet_index(name: str) -> int:
+    """Index in the 54-character string of a facelet named like "U9" (face, 1..9)."""
+    if len(name) != 2 or name[0] not in FACES or name[1] not in "123456789":
+        raise ValueError(f"a facelet name is a face letter and 1..9, like 'U9'; got {name!r}")
+    return 9 * FACES.index(name[0]) + int(name[1]) - 1
+
+
 def facelet_position(face: str, index: int) -> Vec:
     """Sticker-centre position of facelet `index` (0..8, row-major) on `face`.
 

@@ -13,8 +13,9 @@ face to the top. For each move of the solution the planner emits
 - one `RotateSubgoal` per quarter turn of that (now top) face: X -> +1, X' -> -1, and X2 ->
   two +1 quarter turns (FACTS.md: half turns become two 90-degree subgoals).
 
-Because kociemba never turns the same face twice in a row, every move but a first U needs
-a flip, so flips = moves - [first move is U] and rotations = quarter turns.
+Because kociemba never turns the same face twice in a row, every move needs a flip except
+a first move of the face that starts on top: flips = moves - [that case], rotations = quarter
+turns (half turns count 2).
 
 Direction convention: +1 is clockwise seen from outside the turning face, i.e. from above
 for the top face (standard notation: U is clockwise seen from above). In world terms the top

@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from dexrl.solver.cube import CubeState, Move
-from dexrl.solver.geometry import FACES
+from dexrl.solver.geometry import FACES, facelet_index
 
 
 class InvalidCubeError(ValueError):
@@ -57,16 +57,11 @@ class InvalidCubeError(ValueError):
         self.kind = kind
 
 
-def _facelet(name: str) -> int:
-    """Index of a facelet named like "U9" in the 54-character string."""
-    return 9 * FACES.index(name[0]) + int(name[1]) - 1
-
-
 # Corner positions in kociemba's numbering; each lists its facelets clockwise seen from
 # outside, starting with the one on the U or D face (tested against the geometry).
 CORNERS = ("URF", "UFL", "ULB", "UBR", "DFR", "DLF", "DBL", "DRB")
 CORNER_FACELETS: tuple[tuple[int, int, int], ...] = tuple(
-    (_facelet(a), _facelet(b), _facelet(c))
+    (facelet_index(a), facelet_index(b), facelet_index(c))
     for a, b, c in (
         ("U9", "R1", "F3"),
         ("U7", "F1", "L3"),
@@ -80,7 +75,7 @@ CORNER_FACELETS: tuple[tuple[int, int, int], ...] = tuple(
 )
 EDGES = ("UR", "UF", "UL", "UB", "DR", "DF", "DL", "DB", "FR", "FL", "BL", "BR")
 EDGE_FACELETS: tuple[tuple[int, int], ...] = tuple(
-    (_facelet(a), _facelet(b))
+    (facelet_index(a), facelet_index(b))
     for a, b in (
         ("U6", "R2"),
         ("U8", "F2"),

@@ -24,7 +24,9 @@ def test_termination_in_the_middle_does_not_bootstrap() -> None:
     rewards, values = col(1, 2, 3), col(0.5, 1.0, 2.0)
     terminated, truncated = flags(0, 1, 0), flags(0, 0, 0)
     last = np.array([4.0], dtype=np.float32)
-    adv, ret = compute_gae(rewards, values, terminated, truncated, np.zeros_like(rewards), last, GAMMA, LAM)
+    adv, ret = compute_gae(
+        rewards, values, terminated, truncated, np.zeros_like(rewards), last, GAMMA, LAM
+    )
     # t=2: delta = 3 + 0.5*4 (rollout-end bootstrap) - 2 = 3          -> A2 = 3
     # t=1: terminated, next value 0: delta = 2 + 0 - 1 = 1; cut          -> A1 = 1
     # t=0: delta = 1 + 0.5*V1(=1) - 0.5 = 1;  A0 = 1 + 0.25 * A1        -> A0 = 1.25
@@ -60,14 +62,18 @@ def test_rollout_end_uses_last_values_unless_the_last_step_timed_out() -> None:
     np.testing.assert_allclose(adv[:, 0], [-0.125, 1.5], atol=1e-6)
     # A timeout at the last step: last_values is the *reset* observation's value (100) and must
     # not be used; the final observation's value (4) is: delta1 = 1 + 0.5*4 - 1 = 2.
-    adv, _ = compute_gae(rewards, values, no, flags(0, 1), col(0, 4), np.array([100.0], np.float32), GAMMA, LAM)
+    adv, _ = compute_gae(
+        rewards, values, no, flags(0, 1), col(0, 4), np.array([100.0], np.float32), GAMMA, LAM
+    )
     np.testing.assert_allclose(adv[:, 0], [0.0, 2.0], atol=1e-6)
 
 
 def test_termination_wins_when_both_flags_are_set() -> None:
     rewards, values = col(1.0), col(0.5)
     both = flags(1)
-    adv, _ = compute_gae(rewards, values, both, both, col(10.0), np.array([10.0], np.float32), GAMMA, LAM)
+    adv, _ = compute_gae(
+        rewards, values, both, both, col(10.0), np.array([10.0], np.float32), GAMMA, LAM
+    )
     assert adv[0, 0] == pytest.approx(0.5)  # 1 + 0 - 0.5
 
 

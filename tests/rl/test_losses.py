@@ -80,7 +80,9 @@ def test_value_loss_plain_and_clipped() -> None:
 
 def test_entropy_loss_and_advantage_normalization() -> None:
     assert entropy_loss(torch.tensor([0.5, 1.5])).item() == pytest.approx(-1.0)
-    torch.testing.assert_close(normalize_advantages(torch.tensor([1.0, 3.0])), torch.tensor([-1.0, 1.0]))
+    torch.testing.assert_close(
+        normalize_advantages(torch.tensor([1.0, 3.0])), torch.tensor([-1.0, 1.0])
+    )
     # [0, 3, 6]: mean 3, population std sqrt(6)
     out = normalize_advantages(torch.tensor([0.0, 3.0, 6.0]))
     torch.testing.assert_close(out, torch.tensor([-3.0, 0.0, 3.0]) / math.sqrt(6.0))

@@ -60,7 +60,9 @@ def test_deterministic_act_returns_the_mean_and_samples_are_unbounded() -> None:
 def test_normalization_happens_inside_the_actor() -> None:
     actor = _with_stats(make_actor(OBS, ACT, SMALL_MLP))
     plain = make_actor(OBS, ACT, SMALL_MLP)
-    plain.load_state_dict({k: v for k, v in actor.state_dict().items() if "obs_normalizer" not in k}, strict=False)
+    plain.load_state_dict(
+        {k: v for k, v in actor.state_dict().items() if "obs_normalizer" not in k}, strict=False
+    )
     raw = torch.randn(5, OBS) * 3 + 1
     normalized = ((raw - actor.obs_normalizer.mean) / actor.obs_normalizer.std).clamp(-5, 5)
     torch.testing.assert_close(actor(raw)[0], plain(normalized)[0])
@@ -85,7 +87,9 @@ def test_lstm_evaluate_equals_step_by_step_act_with_resets() -> None:
         logps.append(lp)
     actions_t = torch.as_tensor(np.stack(actions))
     hidden0_t = tuple(torch.as_tensor(h) for h in hidden0)
-    logp, entropy = actor.evaluate(torch.as_tensor(obs), actions_t, hidden0_t, torch.as_tensor(starts))
+    logp, entropy = actor.evaluate(
+        torch.as_tensor(obs), actions_t, hidden0_t, torch.as_tensor(starts)
+    )
     assert logp.shape == (T, B) and entropy.shape == (T, B)
     np.testing.assert_allclose(logp.detach().numpy(), np.stack(logps), atol=1e-5)
     # The resets matter: ignoring them changes exactly the steps at or after a reset.
@@ -136,7 +140,9 @@ def test_critic_value_stats_change_preserves_outputs() -> None:
     assert critic.value_mean.item() == pytest.approx(returns.mean.item(), rel=1e-6)
     torch.testing.assert_close(critic.value(obs).detach(), before, atol=1e-4, rtol=1e-5)
     # forward() is now in normalized units: (value - mean) / std
-    torch.testing.assert_close(critic(obs).detach(), (before - critic.value_mean) / critic.value_std, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        critic(obs).detach(), (before - critic.value_mean) / critic.value_std, atol=1e-5, rtol=1e-5
+    )
 
 
 def test_lstm_rejects_non_time_major_input() -> None:

@@ -35,7 +35,11 @@ def make_batch(seed: int = 0, num_envs: int = B, hidden: int = 0) -> RolloutBatc
             final_critic_obs=np.full((num_envs, DC), 7.0, np.float32),
         )
         starts = terminated | truncated
-    h = tuple(rng.normal(size=(num_envs, hidden)).astype(np.float32) for _ in range(2)) if hidden else ()
+    h = (
+        tuple(rng.normal(size=(num_envs, hidden)).astype(np.float32) for _ in range(2))
+        if hidden
+        else ()
+    )
     return buf.finish(rng.normal(size=(num_envs, DC)).astype(np.float32), h)
 
 
@@ -72,7 +76,11 @@ def test_concat_joins_envs_and_merges_moments_exactly() -> None:
     ("field", "value", "message"),
     [
         ("rewards", np.zeros((T, B), np.float64), "rewards must have dtype float32"),
-        ("critic_obs", np.zeros((T, B + 1, DC), np.float32), r"critic_obs must have shape \[T B Dc\]"),
+        (
+            "critic_obs",
+            np.zeros((T, B + 1, DC), np.float32),
+            r"critic_obs must have shape \[T B Dc\]",
+        ),
         ("terminated", np.zeros((T, B), np.float32), "terminated must have dtype bool"),
         ("last_critic_obs", np.zeros((B, DC + 1), np.float32), "last_critic_obs"),
         ("actor_hidden", (np.zeros((B + 1, 4), np.float32),), r"actor_hidden\[0\]"),
@@ -105,6 +113,9 @@ def test_buffer_refuses_to_overfill_or_finish_early() -> None:
     make = np.zeros
     args = (make((1, DO), np.float32), make((1, DC), np.float32), make((1, A), np.float32),
             make(1, np.float32), make(1, np.float32), make(1, bool), make(1, bool), make(1, bool))  # fmt: skip
+    timed_out = (*args[:6], np.ones(1, bool), args[7])
+    with pytest.raises(ValueError, match="final_critic_obs"):
+        buf.add(*timed_out)
     buf.add(*args)
     with pytest.raises(ValueError, match="full"):
         buf.add(*args)

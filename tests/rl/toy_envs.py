@@ -71,7 +71,14 @@ class CueRecall:
         self.phase = np.where(done, 0, 1)
         self.cue = np.where(done, self.rng.choice([-0.5, 0.5], size=self.num_envs), self.cue)
         obs, critic_obs = self.observe()
-        return obs, critic_obs, rewards.astype(np.float32), done, np.zeros_like(done), np.zeros_like(critic_obs)
+        return (
+            obs,
+            critic_obs,
+            rewards.astype(np.float32),
+            done,
+            np.zeros_like(done),
+            np.zeros_like(critic_obs),
+        )
 
 
 class Runner:
@@ -79,7 +86,9 @@ class Runner:
 
     def __init__(self, env, actor: GaussianActor, num_steps: int, seed: int) -> None:
         self.env, self.actor, self.num_steps = env, actor, num_steps
-        self.buffer = RolloutBuffer(num_steps, env.num_envs, env.obs_dim, env.critic_obs_dim, env.action_dim)
+        self.buffer = RolloutBuffer(
+            num_steps, env.num_envs, env.obs_dim, env.critic_obs_dim, env.action_dim
+        )
         self.obs, self.critic_obs = env.observe()
         self.starts = np.ones(env.num_envs, bool)
         self.hidden = tuple(h.numpy() for h in actor.initial_state(env.num_envs))

@@ -7,24 +7,23 @@ column up onto U, U's right column onto the back, the back down onto D and D ont
 
 from __future__ import annotations
 
+import ast
 import random
+import sys
+from pathlib import Path
 
 import pytest
 
+import dexrl.solver
 from dexrl.solver import CubeState, Move, format_moves, invert_moves, parse_moves
 from dexrl.solver.cube import MOVE_PERMUTATIONS
-from dexrl.solver.geometry import FACELET_POSITIONS, FACES
+from dexrl.solver.geometry import FACELET_POSITIONS, FACES, facelet_index
 
 SOLVED = CubeState.solved()
 
 
-def _idx(name: str) -> int:
-    """Index of facelet "U9" etc. in the 54-character string."""
-    return 9 * FACES.index(name[0]) + int(name[1]) - 1
-
-
 def _colours(state: CubeState, names: str) -> str:
-    return "".join(state.facelets[_idx(n)] for n in names.split())
+    return "".join(state.facelets[facelet_index(n)] for n in names.split())
 
 
 # (move, facelets, colour they show after that move on a solved cube), by hand:
@@ -78,24 +77,23 @@ def test_single_move_on_solved_cube_matches_hand_worked_facts(
 def test_individual_stickers_travel_where_a_physical_turn_takes_them(
     move: str, destination: str, source: str
 ) -> None:
-    assert MOVE_PERMUTATIONS[parse_moves(move)[0]][_idx(destination)] == _idx(source)
+    perm = MOVE_PERMUTATIONS[parse_moves(move)[0]]
+    assert perm[facelet_index(destination)] == facelet_index(source)
 
 
 def test_checkerboard_pattern() -> None:
     # "Pons asinorum": every face becomes a checkerboard with its opposite colour.
     state = SOLVED.apply("U2 D2 F2 B2 L2 R2")
-    assert state.facelets == (
-        "UDUDUDUDU" "RLRLRLRLR" "FBFBFBFBF" "DUDUDUDUD" "LRLRLRLRL" "BFBFBFBFB"
-    )
+    faces = ("UDUDUDUDU", "RLRLRLRLR", "FBFBFBFBF", "DUDUDUDUD", "LRLRLRLRL", "BFBFBFBFB")
+    assert state.facelets == "".join(faces)
 
 
 def test_superflip_flips_every_edge_in_place() -> None:
     # Reid's 20-move superflip (1995). Worked by hand: corners and centres stay, and each
     # edge sticker shows the colour of the neighbouring face it touches.
     state = SOLVED.apply("U R2 F B R B2 R U2 L B2 R U' D' R2 F R' L B2 U2 F2")
-    assert state.facelets == (
-        "UBULURUFU" "RURFRBRDR" "FUFLFRFDF" "DFDLDRDBD" "LULBLFLDL" "BUBRBLBDB"
-    )
+    faces = ("UBULURUFU", "RURFRBRDR", "FUFLFRFDF", "DFDLDRDBD", "LULBLFLDL", "BUBRBLBDB")
+    assert state.facelets == "".join(faces)
     assert CubeState.from_facelets(state.facelets) == state  # a valid, reachable state
 
 
@@ -185,3 +183,19 @@ def test_sticker_positions_are_distinct_and_on_their_face() -> None:
         assert sorted(abs(c) for c in position)[-1] == 3  # on the surface
         assert max(abs(c) for c in position) == 3 and position.count(3) + position.count(-3) == 1
         assert FACES[i // 9] in "URFDLB"
+
+
+def test_solver_package_imports_only_the_standard_library_and_kociemba() -> None:
+    # DESIGN.md: dexrl.solver is pure logic, testable without MuJoCo, torch or Ray.
+    allowed = set(sys.stdlib_module_names) | {"kociemba", "dexrl"}
+    for source in Path(dexrl.solver.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{source.name} imports {name}"
+                assert not name.startswith("dexrl.") or name.startswith("dexrl.solver")

@@ -12,28 +12,33 @@ import pytest
 
 from dexrl.solver import CubeState, InvalidCubeError, all_orientations, to_cubies, validate
 from dexrl.solver.cube import random_scramble
-from dexrl.solver.geometry import FACE_AXES, FACELET_POSITIONS, FACES, Vec, cross, dot
+from dexrl.solver.geometry import (
+    FACE_AXES,
+    FACELET_POSITIONS,
+    FACES,
+    Vec,
+    cross,
+    dot,
+    facelet_index,
+)
 from dexrl.solver.validate import CORNER_FACELETS, EDGE_FACELETS, standardize_colours
 
 SCRAMBLED = CubeState.solved().apply("L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2")
-
-
-def _idx(name: str) -> int:
-    return 9 * FACES.index(name[0]) + int(name[1]) - 1
 
 
 def _edit(facelets: str, **changes: str) -> str:
     """Set facelets by name, e.g. _edit(s, U9="F")."""
     chars = list(facelets)
     for name, colour in changes.items():
-        chars[_idx(name)] = colour
+        chars[facelet_index(name)] = colour
     return "".join(chars)
 
 
 def _swap(facelets: str, *pairs: tuple[str, str]) -> str:
     chars = list(facelets)
     for a, b in pairs:
-        chars[_idx(a)], chars[_idx(b)] = chars[_idx(b)], chars[_idx(a)]
+        i, j = facelet_index(a), facelet_index(b)
+        chars[i], chars[j] = chars[j], chars[i]
     return "".join(chars)
 
 

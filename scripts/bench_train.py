@@ -1,0 +1,137 @@
+#!/usr/bin/env python
+"""Training throughput on this machine: dexrl vs stable-baselines3 vs the physics limit.
+
+Same task and cores for all three, one run each:
+  physics limit — raw `mj_step` on 2 threads (`mujoco.rollout`), ÷ substeps = env steps/s;
+  dexrl         — scripts/train.py's loop: local Ray with 2 rollout workers + the learner;
+  sb3           — stable-baselines3 PPO, 2 envs in subprocesses (SubprocVecEnv), its default
+                  hyper-parameters (n_steps 2048, batch 64, 10 epochs, 64-64 MLP).
+
+    python scripts/bench_train.py --json            # last line: one JSON object
+    python scripts/bench_train.py --env reach --dexrl-iterations 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import mujoco
+import numpy as np
+
+
+def physics_limit(env: str, threads: int, seconds: float = 3.0) -> dict[str, float]:
+    """Raw physics steps/s with `threads` threads on the task's model and a realistic state."""
+    from mujoco import rollout
+
+    from dexrl.tasks.registry import make_task
+
+    task = make_task(env, num_envs=threads, seed=0)
+    task.reset()
+    models = task.sim.models
+    spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+    state = np.stack([_state(m, d, spec) for m, d in zip(models, task.sim.datas)])
+    datas = [mujoco.MjData(models[0]) for _ in range(threads)]
+    nstep = 400
+    ctrl = np.tile(task.targets[:, None, :], (1, nstep, 1))
+    steps, t0 = 0, time.perf_counter()
+    with rollout.Rollout(nthread=threads) as r:
+        while time.perf_counter() - t0 < seconds:
+            r.rollout(models, datas, state, ctrl)
+            steps += threads * nstep
+    physics = steps / (time.perf_counter() - t0)
+    return {"physics_steps_per_s": physics, "env_steps_per_s": physics / task.cfg.substeps,
+            "substeps": task.cfg.substeps}
+
+
+def _state(m: mujoco.MjModel, d: mujoco.MjData, spec: mujoco.mjtState) -> np.ndarray:
+    out = np.empty(mujoco.mj_stateSize(m, spec))
+    mujoco.mj_getState(m, d, out, spec)
+    return out
+
+
+def dexrl_rate(env: str, workers: int, iterations: int, envs_per_worker: int, horizon: int) -> dict[str, float]:
+    """Env steps/s of the dexrl training loop (first 2 iterations are warm-up, not counted)."""
+    import ray
+
+    from dexrl.config import LoggerConfig, RayConfig, TrainConfig, WandbConfig, load_env_config
+    from dexrl.distributed.trainer import Trainer
+    from dexrl.rl.config import ModelConfig, PPOConfig
+
+    train = TrainConfig(total_env_steps=10**12, num_workers=workers, envs_per_worker=envs_per_worker,
+                        horizon=horizon, device="cpu", checkpoint_every=10**9)
+    logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(load_env_config(env), PPOConfig(), ModelConfig(), None, train,
+                          RayConfig(num_cpus=workers), logger, tmp)
+        rows = []
+        for it in range(iterations):
+            t0 = time.perf_counter()
+            batches, stats = trainer.collect()
+            from dexrl.rl.storage import RolloutBatch
+
+            trainer.learner.update(RolloutBatch.concat(batches))
+            dt = time.perf_counter() - t0
+            if it >= 2:
+                rows.append((sum(s["env_steps"] for s in stats), dt))
+        ray.shutdown()
+    steps = sum(r[0] for r in rows)
+    total = sum(r[1] for r in rows)
+    per_it = [r[0] / r[1] for r in rows]
+    return {"samples_per_s": steps / total, "min": min(per_it), "median": float(np.median(per_it)),
+            "max": max(per_it), "iterations_timed": len(rows)}
+
+
+def sb3_rate(env: str, total_steps: int) -> dict[str, float]:
+    from stable_baselines3 import PPO
+
+    from dexrl.baselines.sb3 import make_vec_env
+    from dexrl.config import load_env_config
+
+    vec = make_vec_env(load_env_config(env), n_envs=2, seed=0, subprocess=True)
+    model = PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0)
+    model.learn(total_timesteps=2048 * 2)  # warm-up: one full rollout + update
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=total_steps, reset_num_timesteps=False)
+    rate = (model.num_timesteps - 4096) / (time.perf_counter() - t0)
+    vec.close()
+    return {"samples_per_s": rate}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="cube_rotate")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--dexrl-iterations", type=int, default=12)
+    p.add_argument("--envs-per-worker", type=int, default=16)
+    p.add_argument("--horizon", type=int, default=64)
+    p.add_argument("--sb3-steps", type=int, default=8192)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    limit = physics_limit(args.env, args.workers)
+    print(f"physics limit: {limit['physics_steps_per_s']:,.0f} physics steps/s on {args.workers} threads "
+          f"= {limit['env_steps_per_s']:,.0f} env steps/s")
+    dex = dexrl_rate(args.env, args.workers, args.dexrl_iterations, args.envs_per_worker, args.horizon)
+    print(f"dexrl: {dex['samples_per_s']:,.0f} samples/s (per iteration min/median/max "
+          f"{dex['min']:,.0f}/{dex['median']:,.0f}/{dex['max']:,.0f})")
+    sb3 = sb3_rate(args.env, args.sb3_steps)
+    print(f"sb3:   {sb3['samples_per_s']:,.0f} samples/s")
+    result = {
+        "env": args.env, "workers": args.workers,
+        "physics_limit_env_steps_per_s": limit["env_steps_per_s"],
+        "dexrl_samples_per_s": dex["samples_per_s"], "dexrl_per_iteration": dex,
+        "sb3_samples_per_s": sb3["samples_per_s"],
+        "ratio_vs_sb3": dex["samples_per_s"] / sb3["samples_per_s"],
+        "fraction_of_physics_limit": dex["samples_per_s"] / limit["env_steps_per_s"],
+        "sb3_fraction_of_physics_limit": sb3["samples_per_s"] / limit["env_steps_per_s"],
+    }  # fmt: skip
+    print(f"ratio_vs_sb3 {result['ratio_vs_sb3']:.2f}, fraction_of_physics_limit "
+          f"{result['fraction_of_physics_limit']:.2f} (sb3: {result['sb3_fraction_of_physics_limit']:.2f})")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
