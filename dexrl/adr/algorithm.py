@@ -107,10 +107,7 @@ class ADRState:
 
     def _is_active(self, name: str) -> bool:
         """Whether `name` is a randomized dimension (counted in the entropy) in this mode."""
-        param = self.config.param(name)
-        if self.config.mode == "manual":
-            return param.enabled and param.manual_range is not None
-        return param.enabled
+        return self.config.is_randomized(name)
 
     def _initial_ranges(self) -> tuple[np.ndarray, np.ndarray]:
         # ADR starts at the calibrated value, φ_L = φ_H = 0 (FACTS.md "ADR"); manual ranges are

@@ -88,6 +88,13 @@ class ADRConfig:
         """The overrides for `name` (all defaults when the config does not mention it)."""
         return self.params.get(name, ParamConfig())
 
+    def is_randomized(self, name: str) -> bool:
+        """Whether `name` is a randomized dimension in this mode (λ can leave 0; counted in H)."""
+        param = self.param(name)
+        if self.mode == "manual":
+            return param.enabled and param.manual_range is not None
+        return self.mode == "auto" and param.enabled
+
     def hard_limits(self, spec: ParamSpec) -> tuple[float, float]:
         """Effective λ hard limits of `spec`: the config's override or the registry's."""
         override = self.param(spec.name).hard_limits

@@ -86,10 +86,22 @@ class Trainer:
             torch.set_rng_state(checkpoint["torch_rng"])
         self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None)
         self._pending: dict[int, Any] | None = None
+        self._restarting: set[int] = set()
 
     # ------------------------------------------------------------------ rollouts
     def _launch(self, weights_ref: Any) -> dict[int, Any]:
+        self._await_restarted()
         return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)}
+
+    def _await_restarted(self) -> None:
+        """Wait until workers that died have been rebuilt by Ray (their constructor ran again),
+        so one death is one restart, not a string of 'unavailable' errors while it restarts."""
+        for i in sorted(self._restarting):
+            try:
+                ray.get(self.workers[i].pid.remote(), timeout=120)
+                self._restarting.discard(i)
+            except (*_WORKER_ERRORS, ray.exceptions.GetTimeoutError) as err:
+                self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
 
     def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         batches, stats = [], []
@@ -99,6 +111,7 @@ class Trainer:
             except _WORKER_ERRORS as err:
                 # Ray restarts the actor (constructor again); this rollout is lost, training goes on.
                 self.counters["worker_restarts"] += 1
+                self._restarting.add(i)
                 self.log.warn(f"rollout worker {i} died ({type(err).__name__}); Ray restarts it, "
                               f"its rollout of this iteration is skipped")
                 continue

@@ -46,7 +46,8 @@ def compute_gae(
     are set on a step, termination wins (no bootstrap).
     """
     num_steps = rewards.shape[0]
-    _check_shapes(rewards, values, terminated, truncated, bootstrap_values, last_values)
+    per_step = {"values": values, "terminated": terminated, "truncated": truncated}
+    _check_shapes(rewards, {**per_step, "bootstrap_values": bootstrap_values}, last_values)
     advantages = np.zeros(rewards.shape, dtype=np.float64)
     running = np.zeros(rewards.shape[1], dtype=np.float64)
     for t in reversed(range(num_steps)):
@@ -63,29 +64,18 @@ def compute_gae(
 
 
 def _check_shapes(
-    rewards: FloatArray,
-    values: FloatArray,
-    terminated: NDArray[np.bool_],
-    truncated: NDArray[np.bool_],
-    bootstrap_values: FloatArray,
-    last_values: FloatArray,
+    rewards: FloatArray, per_step: dict[str, np.ndarray], last_values: FloatArray
 ) -> None:
     if rewards.ndim != 2:
         raise ValueError(f"rewards must be [T, B], got shape {rewards.shape}")
-    named = {
-        "values": values,
-        "terminated": terminated,
-        "truncated": truncated,
-        "bootstrap_values": bootstrap_values,
-    }
-    for name, arr in named.items():
+    for name, arr in per_step.items():
         if arr.shape != rewards.shape:
             raise ValueError(
                 f"{name} must have shape {rewards.shape} like rewards, got {arr.shape}"
             )
     for name in ("terminated", "truncated"):
-        if named[name].dtype != np.bool_:
-            raise ValueError(f"{name} must be a bool array, got dtype {named[name].dtype}")
+        if per_step[name].dtype != np.bool_:
+            raise ValueError(f"{name} must be a bool array, got dtype {per_step[name].dtype}")
     if last_values.shape != rewards.shape[1:]:
         raise ValueError(
             f"last_values must have shape {rewards.shape[1:]}, got {last_values.shape}"

@@ -17,6 +17,7 @@ Conventions (DESIGN.md, FACTS.md):
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ from dexrl.sim.model import HandModelIds, compile_model, load_spec
 
 
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
+# MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
+_BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)
 
 
 @dataclass
@@ -86,6 +89,17 @@ class HandTask:
         self._task_init()
         self.obs_dim = self._policy_obs_clean().shape[1]
         self.obs_noise_corr = np.zeros((K, self.obs_dim))
+        # Per-env noise and delay that domain randomization sets at reset (dexrl.adr.apply); the
+        # env config's noise is the floor, so without randomization nothing changes.
+        self.obs_noise_corr_std = np.full((K, self.obs_dim), cfg.obs_noise_correlated)
+        self.obs_noise_uncorr_std = np.full((K, self.obs_dim), cfg.obs_noise_uncorrelated)
+        self.action_noise_std = np.zeros(K)  # std of noise on the executed action ([-1, 1] units)
+        self.action_delay = np.zeros(K, dtype=np.int64)  # control steps until an action acts
+        self._action_queue = np.zeros((K, 1, A))  # [K, max delay + 1, A] recent actions, newest first
+        # reset_hooks(i) run first in reset_env(i), while env i's ended episode (counters, state
+        # snapshot) is still readable; pre_physics_hooks() run every control step before physics.
+        self.reset_hooks: list[Callable[[int], None]] = []
+        self.pre_physics_hooks: list[Callable[[], None]] = []
         self.critic_obs_dim = self.critic_obs().shape[1]
 
     def refresh(self, env_ids: Any = None) -> None:
@@ -97,7 +111,8 @@ class HandTask:
             self.qvel[i] = d.qvel
             self.site_pos[i] = d.site_xpos[self._site_ids]
             self.touch[i] = d.sensordata[self.ids.touch_adr]
-            self.diverged[i] = d.warning[_BADQACC].number > 0
+            w = d.warning
+            self.diverged[i] = w[_BADQACC].number + w[_BADQPOS].number + w[_BADQVEL].number > 0
 
     # ----------------------------------------------------------------- set-up helpers
     def _make_ready_qpos(self) -> np.ndarray:
@@ -127,6 +142,8 @@ class HandTask:
 
     def reset_env(self, i: int) -> None:
         """Put env i in its initial state: ready pose + noise, task objects, new goal."""
+        for hook in self.reset_hooks:  # may give env i a new model (ADR): read models after it
+            hook(i)
         m, d, rng = self.sim.models[i], self.sim.datas[i], self.rngs[i]
         mujoco.mj_resetData(m, d)
         noise = self.cfg.robot.init_qpos_noise
@@ -137,11 +154,12 @@ class HandTask:
         self.targets[i] = self._ctrl_for_qpos(i)
         self.smoothed_action[i] = 0.0
         self.last_action[i] = 0.0
+        self._action_queue[i] = 0.0
         self.step_count[i] = 0
         self.steps_since_success[i] = 0
         self.consecutive_successes[i] = 0
         self.episode_return[i] = 0.0
-        self.obs_noise_corr[i] = rng.normal(0.0, self.cfg.obs_noise_correlated, self.obs_dim)
+        self.obs_noise_corr[i] = rng.normal(0.0, self.obs_noise_corr_std[i])
         self.distance[i] = self._task_distance()[i]
 
     # ----------------------------------------------------------------- step
@@ -164,13 +182,33 @@ class HandTask:
         """Relative joint targets, EMA-smoothed, then physics for one control step."""
         a = np.clip(actions, -1.0, 1.0)
         ema = self.cfg.action_ema
-        self.smoothed_action = ema * a + (1.0 - ema) * self.smoothed_action
+        self.smoothed_action = ema * self._executed_actions(a) + (1.0 - ema) * self.smoothed_action
         half_range = 0.5 * (self.ctrl_high - self.ctrl_low)
         step = self.smoothed_action * self.cfg.action_scale * half_range
         self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
         self.last_action = a
+        for hook in self.pre_physics_hooks:
+            hook()
         self.sim.step(self.targets)
         self.refresh()
+
+    def _executed_actions(self, a: np.ndarray) -> np.ndarray:
+        """[K, A] what the hand executes: the action of `action_delay` steps ago, plus noise."""
+        if self.action_delay.any():
+            depth = int(self.action_delay.max()) + 1
+            if self._action_queue.shape[1] < depth:
+                grow = depth - self._action_queue.shape[1]
+                self._action_queue = np.pad(self._action_queue, ((0, 0), (0, grow), (0, 0)))
+            q = self._action_queue
+            q[:, 1:] = q[:, :-1].copy()
+            q[:, 0] = a
+            a = q[np.arange(self.num_envs), self.action_delay]  # fancy indexing: a copy
+        if self.action_noise_std.any():
+            a = a.copy()
+            for i in np.flatnonzero(self.action_noise_std):
+                a[i] += self.rngs[i].normal(0.0, self.action_noise_std[i], self.action_dim)
+            a = np.clip(a, -1.0, 1.0)
+        return a
 
     def step(self, actions: Any) -> StepResult:
         """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
@@ -254,9 +292,8 @@ class HandTask:
 
     def _noisy(self, clean: np.ndarray) -> np.ndarray:
         out = clean + self.obs_noise_corr
-        if self.cfg.obs_noise_uncorrelated > 0:
-            sd = self.cfg.obs_noise_uncorrelated
-            out = out + np.stack([r.normal(0.0, sd, self.obs_dim) for r in self.rngs])
+        for i in np.flatnonzero(self.obs_noise_uncorr_std.any(axis=1)):
+            out[i] += self.rngs[i].normal(0.0, self.obs_noise_uncorr_std[i])
         return out.astype(np.float32)
 
     def _critic(self, clean: np.ndarray) -> np.ndarray:

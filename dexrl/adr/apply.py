@@ -1,0 +1,429 @@
+"""Applying a sampled λ to one env of a batched task: one apply function per registered parameter.
+
+`APPLIERS` maps every name of `dexrl.adr.params.PARAM_SPECS` to an `Applier`: the function that
+writes the parameter's value into env i, and how its calibrated (nominal) value is read from the
+model. To add a parameter, add its `ParamSpec` to the registry and one entry here.
+
+Rules every apply function follows:
+- It writes from the *calibrated* value, never from env i's current (already randomized) model:
+  `ApplyContext.calibrated[i]` is the compiled, untouched model env i's current one was copied
+  from (the task's `base_model`, or the cached model of env i's cube size), so values never
+  compound over episodes.
+- Model fields go into env i's own MjModel (`task.sim.models[i]`, DESIGN.md decision 2). Cube size
+  is geometry and goes through MjSpec + `compile()` (cached per quantized size); that gives env i a
+  fresh model, so every other field is written after it.
+- Functions run in registry order, which is also the dependency order: cube damping and the
+  perturbation scales read the (randomized) cube mass, cube size and gravity written before them.
+- Control-loop parameters (latency, action noise, observation noise) go into the task's per-env
+  arrays (`action_delay`, `action_noise_std`, `obs_noise_*_std`), perturbations into the
+  per-env stds that `ApplyContext.perturb` (a `pre_physics_hooks` entry) draws from every step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from dexrl.adr.params import ParamSpec, get_spec
+from dexrl.sim.model import compile_model, set_cube_half_size
+
+CUBE_EDGE_QUANTUM = 1e-4
+"""Cube edges are rounded to 0.1 mm before compiling, so a worker compiles each size once and
+reuses it (at most ~170 models over [R]'s 49–66 mm range, ~1 ms each). 0.1 mm is below one ADR
+step at the calibrated size (Δ = 0.02 → 57 mm · (e^{0.003} − 1) = 0.17 mm), so each step shows."""
+
+# Observation noise of [D] (FACTS.md "ADR") at λ = 1: (correlated, uncorrelated) std per element.
+OBS_NOISE_LEVELS: dict[str, tuple[float, float]] = {
+    "fingertip_pos": (0.001, 0.002),  # m
+    "object_pos": (0.005, 0.001),  # m
+    # [D] gives 0.1 rad of orientation noise; a rotation by θ moves the components of a unit
+    # quaternion by about sin(θ/2) ≈ θ/2, so 0.05 per component.
+    "object_quat": (0.05, 0.05),
+    "exact": (0.0, 0.0),  # goals, joint angles, the previous action: no sensor noise modelled
+}
+
+# The policy observation of each task, in order: (quantity, size). Checked against the task's
+# obs_dim at attach. Quantities derived from a noisy one get its level (independent draws: an
+# additive per-element noise cannot propagate through the derivation).
+OBS_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "cube_rotate": (
+        ("fingertip_pos", 15),
+        ("object_pos", 3),
+        ("object_quat", 4),  # cube orientation
+        ("exact", 4),  # goal orientation
+        ("object_quat", 4),  # goal relative to the (sensed) cube orientation
+        ("exact", 24 + 20),  # joint angles, previous action
+    ),
+    "reach": (
+        ("fingertip_pos", 15),
+        ("exact", 15),  # targets
+        ("fingertip_pos", 15),  # target − fingertip
+        ("exact", 24 + 20),
+    ),
+}
+OBS_LAYOUTS["cube_rotate_z"] = OBS_LAYOUTS["cube_rotate"]
+
+
+@dataclass(frozen=True)
+class ModelIndex:
+    """Ids the apply functions write to, resolved once from the calibrated model."""
+
+    cube_body: int  # -1 when the model has no cube
+    cube_geoms: np.ndarray  # collision geoms of the cube
+    cube_dofs: np.ndarray  # the 6 dofs of its free joint
+    hand_bodies: np.ndarray  # every body under `forearm`
+    hand_geoms: np.ndarray  # collision geoms of the hand
+    hand_dofs: np.ndarray  # dofs of the hand's hinge joints
+
+    @staticmethod
+    def resolve(model: mujoco.MjModel, task: Any) -> ModelIndex:
+        ids = task.ids
+        collides = (model.geom_contype != 0) | (model.geom_conaffinity != 0)
+        forearm = model.body("forearm").id
+        hand_bodies = np.flatnonzero(model.body_rootid == forearm)
+        in_hand = np.isin(model.geom_bodyid, hand_bodies)
+        cube = ids.cube_body
+        return ModelIndex(
+            cube_body=cube,
+            cube_geoms=np.flatnonzero(collides & (model.geom_bodyid == cube)) if cube >= 0 else
+            np.zeros(0, dtype=np.int64),
+            cube_dofs=np.arange(ids.cube_dof_adr, ids.cube_dof_adr + 6) if cube >= 0 else
+            np.zeros(0, dtype=np.int64),
+            hand_bodies=hand_bodies,
+            hand_geoms=np.flatnonzero(collides & in_hand),
+            hand_dofs=np.asarray(ids.hand_dof_adr),
+        )  # fmt: skip
+
+
+class ApplyContext:
+    """What the apply functions share for one task: ids, calibrated models, the cube-size cache,
+    and per-env state that is not a model field (friction factors, perturbation stds)."""
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        base: mujoco.MjModel = task.base_model
+        self.index = ModelIndex.resolve(base, task)
+        K = task.num_envs
+        self.calibrated: list[mujoco.MjModel] = [base] * K
+        """Per env: the untouched compiled model its current model was copied from."""
+        self.cube_edge = 0.0
+        self._nominal_key = -1
+        if self.index.cube_body >= 0:
+            self.cube_edge = 2.0 * float(base.geom_size[self.index.cube_geoms[0], 0])
+            self._nominal_key = self._size_key(self.cube_edge)
+        self._size_of_env = [self._nominal_key] * K
+        self._models_by_size: dict[int, mujoco.MjModel] = {self._nominal_key: base}
+        self.compiles = 0
+        # w·λ of [cube slide, cube spin/roll, robot slide, robot spin/roll] (see _write_friction).
+        self.friction_log_scale = np.zeros((K, 4))
+        self.force_std = np.zeros(K)  # N, per env, redrawn each control step by perturb()
+        self.torque_std = np.zeros(K)  # N·m
+        self._obs_levels: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- running the apply functions ----------------------------------------------------------
+
+    def apply(self, i: int, lambdas: Mapping[str, float], names: Iterable[str]) -> None:
+        """Write λ of `names` (registry order) into env i; call before `reset_env` builds its state."""
+        refresh_constants = False
+        for name in names:
+            applier = APPLIERS[name]
+            applier.apply(self, i, get_spec(name), float(lambdas[name]))
+            refresh_constants |= applier.changes_inertia
+        if refresh_constants:
+            # Masses, inertias and armature enter constants MuJoCo derives at compile time
+            # (body_invweight0, dof_invweight0, actuator_acc0, ...): the contact softness is scaled
+            # by them. mj_setConst recomputes them from the written fields (~30 µs); it uses env
+            # i's MjData as scratch, which reset_env then resets.
+            mujoco.mj_setConst(self.model(i), self.task.sim.datas[i])
+
+    def model(self, i: int) -> mujoco.MjModel:
+        return self.task.sim.models[i]  # type: ignore[no-any-return]
+
+    # --- cube size (geometry: MjSpec + compile, cached) ---------------------------------------
+
+    @staticmethod
+    def _size_key(edge: float) -> int:
+        return int(round(edge / CUBE_EDGE_QUANTUM))
+
+    def use_cube_edge(self, i: int, edge: float) -> None:
+        """Give env i a fresh copy of the compiled model whose cube edge is `edge` (quantized)."""
+        key = self._size_key(edge)
+        if key == self._size_of_env[i]:
+            return  # same geometry: the other fields are rewritten from calibrated values anyway
+        calibrated = self._models_by_size.get(key)
+        if calibrated is None:
+            spec = self.task.spec.copy()  # the task's spec stays at the calibrated size
+            set_cube_half_size(spec, 0.5 * key * CUBE_EDGE_QUANTUM)
+            calibrated = compile_model(spec)
+            self._models_by_size[key] = calibrated
+            self.compiles += 1
+        self.calibrated[i] = calibrated
+        self._size_of_env[i] = key
+        self.task.sim.replace_model(i, copy.copy(calibrated))  # env i owns (and edits) the copy
+
+    # --- per-step perturbations (installed in task.pre_physics_hooks) -------------------------
+
+    def perturb(self) -> None:
+        """Random force and torque on the cube, redrawn every control step (held over it)."""
+        task, body = self.task, self.index.cube_body
+        for i in np.flatnonzero((self.force_std > 0) | (self.torque_std > 0)):
+            z = task.rngs[i].normal(0.0, 1.0, 6)
+            task.sim.datas[i].xfrc_applied[body, :3] = self.force_std[i] * z[:3]
+            task.sim.datas[i].xfrc_applied[body, 3:] = self.torque_std[i] * z[3:]
+
+    # --- observation noise levels -------------------------------------------------------------
+
+    def obs_levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(correlated, uncorrelated) noise std per policy-observation element at λ = 1."""
+        if self._obs_levels is None:
+            self._obs_levels = obs_noise_levels(self.task.cfg.task, self.task.obs_dim)
+        return self._obs_levels
+
+
+def obs_noise_levels(task_name: str, obs_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """[D]'s per-element (correlated, uncorrelated) noise std of `task_name`'s observation."""
+    layout = OBS_LAYOUTS.get(task_name)
+    if layout is None:
+        raise ValueError(
+            f"observation noise: no observation layout for task {task_name!r} in "
+            f"dexrl.adr.apply.OBS_LAYOUTS (known: {', '.join(OBS_LAYOUTS)}); add it there or "
+            "disable obs_noise_correlated / obs_noise_uncorrelated"
+        )
+    if sum(n for _, n in layout) != obs_dim:
+        raise ValueError(
+            f"observation noise: OBS_LAYOUTS[{task_name!r}] covers {sum(n for _, n in layout)} "
+            f"elements but the task's observation has {obs_dim}; update the layout"
+        )
+    corr = np.concatenate([np.full(n, OBS_NOISE_LEVELS[q][0]) for q, n in layout])
+    uncorr = np.concatenate([np.full(n, OBS_NOISE_LEVELS[q][1]) for q, n in layout])
+    return corr, uncorr
+
+
+# --- the apply functions, in registry order ---------------------------------------------------
+# Signature: (ctx, env index, spec, λ). `spec.to_value(nominal, λ)` is the registered mapping.
+
+ApplyFn = Callable[[ApplyContext, int, ParamSpec, float], None]
+
+
+def _cube_size(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.use_cube_edge(i, float(spec.to_value(ctx.cube_edge, lam)))
+
+
+def _cube_mass(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    c, m, b = ctx.calibrated[i], ctx.model(i), ctx.index.cube_body
+    m.body_mass[b] = spec.to_value(c.body_mass[b], lam)
+    m.body_inertia[b] = spec.to_value(c.body_inertia[b], lam)  # same density scale: I ∝ m
+
+
+def _write_friction(ctx: ApplyContext, i: int) -> None:
+    """Hand–cube contact friction = calibrated · e^{w·λ_cube} · e^{w·λ_robot}, per column.
+
+    MuJoCo takes the *maximum* of the two geoms' frictions for a contact, so scaling only the
+    cube's geoms below the hand's (equal when calibrated) would change nothing, and ADR would
+    widen that side for free. Both factors are therefore written into both the cube's and the
+    hand's geoms: the contact gets their product whatever the calibrated values are. (The hand
+    touches only the cube; the cube's floor contacts end the episode anyway.)
+    """
+    c, m, ix = ctx.calibrated[i], ctx.model(i), ctx.index
+    cube_slide, cube_spin, robot_slide, robot_spin = ctx.friction_log_scale[i]
+    scale = np.exp([cube_slide + robot_slide, cube_spin + robot_spin, cube_spin + robot_spin])
+    for geoms in (ix.cube_geoms, ix.hand_geoms):
+        m.geom_friction[geoms] = c.geom_friction[geoms] * scale
+
+
+def _friction(column: int) -> ApplyFn:
+    def apply(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+        ctx.friction_log_scale[i, column] = np.log(spec.to_value(1.0, lam))  # = w·λ
+        _write_friction(ctx, i)
+
+    return apply
+
+
+def _cube_damping(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    c, m, ix = ctx.calibrated[i], ctx.model(i), ctx.index
+    rate = float(spec.to_value(0.0, lam))  # 1/s; the calibrated cube has none (spec.nominal)
+    # Damping = rate × (mass, principal inertia): each dof's velocity decays at `rate`.
+    scale = np.concatenate([np.full(3, m.body_mass[ix.cube_body]), m.body_inertia[ix.cube_body]])
+    m.dof_damping[ix.cube_dofs] = c.dof_damping[ix.cube_dofs] + rate * scale
+
+
+def _robot_link_mass(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    c, m, bodies = ctx.calibrated[i], ctx.model(i), ctx.index.hand_bodies
+    m.body_mass[bodies] = spec.to_value(c.body_mass[bodies], lam)
+    m.body_inertia[bodies] = spec.to_value(c.body_inertia[bodies], lam)
+
+
+def _hand_dof_field(field: str) -> ApplyFn:
+    def apply(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+        dofs = ctx.index.hand_dofs
+        getattr(ctx.model(i), field)[dofs] = spec.to_value(getattr(ctx.calibrated[i], field)[dofs], lam)
+
+    return apply
+
+
+def _actuator_gain(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    # A position actuator is force = kp·ctrl − kp·length: gain and bias scale together.
+    c, m = ctx.calibrated[i], ctx.model(i)
+    m.actuator_gainprm[:, 0] = spec.to_value(c.actuator_gainprm[:, 0], lam)
+    m.actuator_biasprm[:, 1] = spec.to_value(c.actuator_biasprm[:, 1], lam)
+
+
+def _actuator_force_range(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.model(i).actuator_forcerange[:] = spec.to_value(ctx.calibrated[i].actuator_forcerange, lam)
+
+
+def _gravity(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    g0 = ctx.calibrated[i].opt.gravity
+    magnitude = float(np.linalg.norm(g0))
+    ctx.model(i).opt.gravity[:] = g0 * (float(spec.to_value(magnitude, lam)) / magnitude)
+
+
+def _timestep(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.model(i).opt.timestep = float(spec.to_value(ctx.calibrated[i].opt.timestep, lam))
+
+
+def _action_latency(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.task.action_delay[i] = int(spec.to_value(0.0, lam))  # whole control steps
+
+
+def _action_noise(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.task.action_noise_std[i] = float(spec.to_value(0.0, lam))
+
+
+def _obs_noise(kind: int) -> ApplyFn:
+    def apply(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+        task = ctx.task
+        floor = (task.cfg.obs_noise_correlated, task.cfg.obs_noise_uncorrelated)[kind]
+        target = (task.obs_noise_corr_std, task.obs_noise_uncorr_std)[kind]
+        # The env config's noise is the floor: ADR adds [D]'s per-quantity levels on top of it.
+        target[i] = np.maximum(floor, float(spec.to_value(0.0, lam)) * ctx.obs_levels()[kind])
+
+    return apply
+
+
+def _cube_weight(ctx: ApplyContext, i: int) -> float:
+    """m·g of env i's (randomized) cube under its (randomized) gravity, N."""
+    m = ctx.model(i)
+    return float(m.body_mass[ctx.index.cube_body] * np.linalg.norm(m.opt.gravity))
+
+
+def _cube_force_perturbation(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    ctx.force_std[i] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i)
+
+
+def _cube_torque_perturbation(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+    edge = 2.0 * float(ctx.model(i).geom_size[ctx.index.cube_geoms[0], 0])
+    ctx.torque_std[i] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i) * edge
+
+
+# --- calibrated values, for value-unit ADR metrics --------------------------------------------
+
+NominalFn = Callable[[ApplyContext], Any]
+
+
+def _model_nominal(field: str, rows: str | None = None, column: int | None = None) -> NominalFn:
+    """Calibrated `model.<field>[ctx.index.<rows>, column]` (all rows when `rows` is None)."""
+
+    def nominal(ctx: ApplyContext) -> Any:
+        value = getattr(ctx.task.base_model, field)
+        if rows is not None:
+            value = value[getattr(ctx.index, rows)]
+        return value if column is None else value[..., column]
+
+    return nominal
+
+
+@dataclass(frozen=True)
+class Applier:
+    """How one registered parameter reaches the simulation."""
+
+    apply: ApplyFn
+    """Writes the value for λ into env i (from calibrated values)."""
+    nominal: NominalFn | None = None
+    """Calibrated value(s) read from the model; None when `ParamSpec.nominal` fixes it."""
+    needs_cube: bool = False
+    """The task's model must have a cube (a `cube_joint` free joint)."""
+    changes_inertia: bool = False
+    """Writes mass, inertia or armature: MuJoCo's derived constants are recomputed after."""
+
+
+APPLIERS: dict[str, Applier] = {
+    "cube_size": Applier(_cube_size, lambda ctx: ctx.cube_edge, needs_cube=True),
+    "cube_mass": Applier(
+        _cube_mass, _model_nominal("body_mass", "cube_body"), needs_cube=True, changes_inertia=True
+    ),
+    "cube_friction_slide": Applier(
+        _friction(0), _model_nominal("geom_friction", "cube_geoms", 0), needs_cube=True
+    ),
+    "cube_friction_spin_roll": Applier(
+        _friction(1), _model_nominal("geom_friction", "cube_geoms", 1), needs_cube=True
+    ),
+    "cube_damping": Applier(_cube_damping, needs_cube=True),
+    "robot_friction_slide": Applier(_friction(2), _model_nominal("geom_friction", "hand_geoms", 0)),
+    "robot_friction_spin_roll": Applier(
+        _friction(3), _model_nominal("geom_friction", "hand_geoms", 1)
+    ),
+    "robot_link_mass": Applier(
+        _robot_link_mass, _model_nominal("body_mass", "hand_bodies"), changes_inertia=True
+    ),
+    "robot_joint_damping": Applier(
+        _hand_dof_field("dof_damping"), _model_nominal("dof_damping", "hand_dofs")
+    ),
+    "robot_armature": Applier(
+        _hand_dof_field("dof_armature"),
+        _model_nominal("dof_armature", "hand_dofs"),
+        changes_inertia=True,
+    ),
+    "robot_frictionloss": Applier(
+        _hand_dof_field("dof_frictionloss"), _model_nominal("dof_frictionloss", "hand_dofs")
+    ),
+    "actuator_gain": Applier(_actuator_gain, _model_nominal("actuator_gainprm", column=0)),
+    "actuator_force_range": Applier(
+        _actuator_force_range, _model_nominal("actuator_forcerange", column=1)
+    ),
+    "gravity": Applier(_gravity, lambda ctx: float(np.linalg.norm(ctx.task.base_model.opt.gravity))),
+    "timestep": Applier(_timestep, lambda ctx: float(ctx.task.base_model.opt.timestep)),
+    "action_latency": Applier(_action_latency),
+    "action_noise": Applier(_action_noise),
+    "obs_noise_correlated": Applier(_obs_noise(0)),
+    "obs_noise_uncorrelated": Applier(_obs_noise(1)),
+    "cube_force_perturbation": Applier(_cube_force_perturbation, needs_cube=True),
+    "cube_torque_perturbation": Applier(_cube_torque_perturbation, needs_cube=True),
+}
+"""Parameter name → how it is applied; one entry per entry of `PARAM_SPECS`."""
+
+
+def check_appliers(names: Iterable[str], task: Any) -> None:
+    """Fail with a clear message when a parameter to randomize cannot be applied to `task`."""
+    for name in names:
+        applier = APPLIERS.get(name)
+        if applier is None:
+            raise ValueError(
+                f"ADR parameter {name!r} has no apply function in dexrl.adr.apply.APPLIERS; "
+                f"add one or disable it (adr.params.{name}.enabled=false)"
+            )
+        if applier.needs_cube and task.ids.cube_body < 0:
+            raise ValueError(
+                f"ADR parameter {name!r} needs a cube, but task {task.cfg.task!r} "
+                f"({task.cfg.model}) has none; disable it (adr.params.{name}.enabled=false)"
+            )
+        if name.startswith("obs_noise_"):
+            obs_noise_levels(task.cfg.task, task.obs_dim)  # raises if the layout is unknown
+
+
+def scalar_nominals(ctx: ApplyContext, names: Iterable[str]) -> dict[str, float]:
+    """Calibrated values of `names` that are one number (for `adr/<name>/low_value` metrics)."""
+    out = {}
+    for name in names:
+        applier = APPLIERS.get(name)
+        if applier is None or applier.nominal is None:
+            continue
+        values = np.unique(np.asarray(applier.nominal(ctx), dtype=float))
+        if values.size == 1:
+            out[name] = float(values[0])
+    return out
