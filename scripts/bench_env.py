@@ -6,9 +6,14 @@ For the same scene and the same control sequence, measures:
   single — the dexrl task with K=1 (env steps/s × substeps = physics steps/s);
   batched — the dexrl task with K=16.
 Ratios to raw are reported as min/median/max over repeats (machines are noisy: compare ratios).
+`--adr` runs single and batched with domain randomization (configs/adr/<name>.yaml); raw stays
+the calibrated model. `--compare-adr` adds, per repeat, batched runs of --adr-steps control steps
+with adr=none and adr=auto with every range at its full hard limits (so resets do real work):
+`adr_throughput_ratio` = auto / none (target >= 0.95), `reset_ms` = one randomized reset_env.
 
     python scripts/bench_env.py                     # cube_rotate, 3 repeats
     python scripts/bench_env.py --env reach --json  # last line: one JSON object
+    python scripts/bench_env.py --compare-adr --json
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import time
 import mujoco
 import numpy as np
 
+from dexrl.adr import PARAM_SPECS, ADRConfig, ADRState, load_adr_config
+from dexrl.adr.randomizer import EpisodeRandomizer
 from dexrl.tasks.registry import make_task
 
 
@@ -31,10 +38,42 @@ def pin_one_core() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def env_rate(env: str, num_envs: int, steps: int, seed: int, overrides: dict) -> tuple[float, list]:
+def make_randomizer(adr: str, seed: int) -> EpisodeRandomizer | None:
+    """None for "none"; "auto-wide" = ADR with every range at its full hard limits."""
+    if adr == "none":
+        return None
+    if adr != "auto-wide":
+        return EpisodeRandomizer(load_adr_config(adr), seed=seed)
+    cfg = ADRConfig(mode="auto", seed=seed)
+    saved = ADRState(cfg).to_json()
+    saved["ranges"] = {s.name: list(cfg.hard_limits(s)) for s in PARAM_SPECS}
+    return EpisodeRandomizer(cfg, state=ADRState.from_json(saved, cfg))
+
+
+def timed_resets(task, times: list[float]) -> None:  # type: ignore[no-untyped-def]
+    """Record the duration of every reset_env of `task` (randomization included) into `times`."""
+    reset_env = task.reset_env
+
+    def timed(i: int) -> None:
+        t0 = time.perf_counter()
+        reset_env(i)
+        times.append(time.perf_counter() - t0)
+
+    task.reset_env = timed
+
+
+def env_rate(
+    env: str, num_envs: int, steps: int, seed: int, overrides: dict, adr: str = "none",
+    reset_times: list[float] | None = None,
+) -> tuple[float, list]:
     """Physics steps/s of the task; returns the control targets it sent, for the raw replay."""
     task = make_task(env, num_envs=num_envs, seed=seed, overrides=overrides)
+    randomizer = make_randomizer(adr, seed)
+    if randomizer is not None:
+        randomizer.attach(task)
     task.reset()
+    if reset_times is not None:
+        timed_resets(task, reset_times)
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-1, 1, (steps, num_envs, task.action_dim))
     # For the raw replay: (state at an episode start or None, control targets) per step.
@@ -88,6 +127,48 @@ def summarize(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
+def reset_cost_ms(env: str, adr: str, resets: int, seed: int, overrides: dict) -> dict[str, float]:
+    """min/median/max ms of one reset_env on a fresh task (cold cube-size cache included)."""
+    task = make_task(env, num_envs=16, seed=seed, overrides=overrides)
+    randomizer = make_randomizer(adr, seed)
+    if randomizer is not None:
+        randomizer.attach(task)
+    task.reset()
+    times: list[float] = []
+    timed_resets(task, times)
+    for k in range(resets):
+        task.reset_env(k % task.num_envs)
+    return summarize([1e3 * t for t in times])
+
+
+def compare_adr(args: argparse.Namespace, overrides: dict) -> dict:
+    """Batched throughput with adr=none vs adr=auto at full hard limits, and the reset cost."""
+    rates: dict[str, list[float]] = {"none": [], "auto-wide": []}
+    for r in range(args.repeats):
+        for adr in rates:
+            rate, _ = env_rate(args.env, args.batch, args.adr_steps, seed=r, overrides=overrides, adr=adr)
+            rates[adr].append(rate)
+        ratio = rates["auto-wide"][-1] / rates["none"][-1]
+        print(f"repeat {r}: batched x{args.batch}, {args.adr_steps} steps: adr none "
+              f"{rates['none'][-1]:,.0f} | adr auto (full limits) {rates['auto-wide'][-1]:,.0f} "
+              f"physics steps/s ({ratio:.3f})")
+    ratios = [a / n for a, n in zip(rates["auto-wide"], rates["none"], strict=True)]
+    reset_ms = reset_cost_ms(args.env, "auto-wide", args.adr_resets, 0, overrides)
+    reset_ms_none = reset_cost_ms(args.env, "none", args.adr_resets, 0, overrides)
+    print(f"adr_throughput_ratio {statistics.median(ratios):.3f} (median of {args.repeats}); "
+          f"reset_ms min/median/max {reset_ms['min']:.2f}/{reset_ms['median']:.2f}/"
+          f"{reset_ms['max']:.2f} (adr=none: median {reset_ms_none['median']:.2f})")
+    return {
+        "batched_adr_none_physics_steps_per_s": summarize(rates["none"]),
+        "batched_adr_auto_physics_steps_per_s": summarize(rates["auto-wide"]),
+        "adr_throughput_ratio": summarize(ratios),
+        "adr_steps": args.adr_steps,
+        "reset_ms": reset_ms,
+        "reset_ms_none": reset_ms_none,
+        "resets": args.adr_resets,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="cube_rotate")
@@ -95,21 +176,29 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--adr", default="none", choices=["none", "manual", "auto"],
+                   help="domain randomization of the single and batched runs (configs/adr/)")
+    p.add_argument("--compare-adr", action="store_true",
+                   help="also measure batched adr=auto at full hard limits against adr=none")
+    p.add_argument("--adr-steps", type=int, default=300,
+                   help="control steps per batched run of --compare-adr (episodes last ~100)")
+    p.add_argument("--adr-resets", type=int, default=400, help="resets timed by --compare-adr")
     args = p.parse_args()
     pin_one_core()
     overrides: dict = {}
     rows: dict[str, list[float]] = {"raw": [], "single": [], "batched": []}
     for r in range(args.repeats):
-        single, controls = env_rate(args.env, 1, args.steps, seed=r, overrides=overrides)
+        single, controls = env_rate(args.env, 1, args.steps, seed=r, overrides=overrides, adr=args.adr)
         raw = raw_rate(args.env, r, controls, overrides)
-        batched, _ = env_rate(args.env, args.batch, max(1, args.steps // args.batch), seed=r, overrides=overrides)
+        batched, _ = env_rate(args.env, args.batch, max(1, args.steps // args.batch), seed=r,
+                              overrides=overrides, adr=args.adr)
         rows["raw"].append(raw)
         rows["single"].append(single)
         rows["batched"].append(batched)
         print(f"repeat {r}: raw {raw:,.0f} | single {single:,.0f} ({single / raw:.3f}) | "
               f"batched x{args.batch} {batched:,.0f} ({batched / raw:.3f}) physics steps/s")
-    ratio_single = [s / r for s, r in zip(rows["single"], rows["raw"])]
-    ratio_batched = [b / r for b, r in zip(rows["batched"], rows["raw"])]
+    ratio_single = [s / r for s, r in zip(rows["single"], rows["raw"], strict=True)]
+    ratio_batched = [b / r for b, r in zip(rows["batched"], rows["raw"], strict=True)]
     result = {
         "env": args.env,
         "cores": 1,
@@ -121,9 +210,12 @@ def main() -> None:
         "ratio_single": summarize(ratio_single),
         "ratio_batched": summarize(ratio_batched),
         "mujoco": mujoco.__version__,
+        "adr": args.adr,
     }
     print(f"ratio_single {result['ratio_single']['median']:.3f}, "
           f"ratio_batched {result['ratio_batched']['median']:.3f} (median of {args.repeats})")
+    if args.compare_adr:
+        result.update(compare_adr(args, overrides))
     if args.json:
         print(json.dumps(result))
 

@@ -32,7 +32,7 @@ def physics_limit(env: str, threads: int, seconds: float = 3.0) -> dict[str, flo
     task.reset()
     models = task.sim.models
     spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
-    state = np.stack([_state(m, d, spec) for m, d in zip(models, task.sim.datas)])
+    state = np.stack([_state(m, d, spec) for m, d in zip(models, task.sim.datas, strict=True)])
     datas = [mujoco.MjData(models[0]) for _ in range(threads)]
     nstep = 400
     ctrl = np.tile(task.targets[:, None, :], (1, nstep, 1))

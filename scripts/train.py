@@ -25,7 +25,12 @@ def build_configs(cfg: DictConfig) -> dict[str, Any]:
     """Typed configs from the composed Hydra config; raises ValueError naming a bad key."""
     from dexrl.adr.config import adr_config_from_dict
     from dexrl.config import (
-        LoggerConfig, RayConfig, TrainConfig, env_config_from_dict, structured, validate_train_config,
+        LoggerConfig,
+        RayConfig,
+        TrainConfig,
+        env_config_from_dict,
+        structured,
+        validate_train_config,
     )  # fmt: skip
     from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
 

@@ -28,7 +28,6 @@ from dexrl.config import EnvConfig
 from dexrl.sim.batch import BatchedSim
 from dexrl.sim.model import HandModelIds, compile_model, load_spec
 
-
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 # MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
 _BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)

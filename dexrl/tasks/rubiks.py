@@ -207,7 +207,6 @@ class RubiksCube:
         self.face_turns = 0  # net quarter turns (about body +z) committed since reset_progress()
         self.quarter_turns = 0  # quarter turns committed since reset()
         self.rebinds = 0
-        self._detent = 0  # the spring reference is at _detent * 90°
 
     @property
     def up_face(self) -> str:
@@ -251,9 +250,8 @@ class RubiksCube:
         if n != 0 and abs(residual) < self.face_tolerance:
             self._commit(m, d, n)
             edited, n = True, 0
-        if n != self._detent:  # aim the detent spring at the nearest slot
+        if m.qpos_spring[self.ids.hinge_qpos] != n * QUARTER:  # aim the detent at the nearest slot
             m.qpos_spring[self.ids.hinge_qpos] = n * QUARTER
-            self._detent = n
         if n == 0 and abs(residual) < self.face_tolerance:
             axis = self._up_axis(d)
             if axis is not None and axis != (0, 0, 1):
@@ -316,7 +314,6 @@ class RubiksCube:
         d.qvel[self.ids.hinge_dof] = 0.0
         d.ctrl[self.ids.hinge_actuators] = 0.0
         m.qpos_spring[self.ids.hinge_qpos] = 0.0
-        self._detent = 0
 
 
 def face_friction(m: mujoco.MjModel, ids: CubeIds) -> float:
@@ -585,6 +582,25 @@ class FaceTurnTask(CubeRotateTask):
         q, align = self._face_progress()
         vel = np.clip(self.qvel[:, self.cube_ids.hinge_dof], -50.0, 50.0)
         return np.concatenate([super()._task_privileged(), vel[:, None], align[:, None]], axis=1)
+
+    # ----------------------------------------------------------------- scripted manipulation
+    def set_cube_orientation(self, i: int, quat: np.ndarray) -> None:
+        """Kinematically turn env i's cube so its own (solver) frame has world orientation `quat`
+        (about its centre; an aligned turn leaves the world geometry unchanged). For oracles and
+        scripted demos; the next step re-binds the hinge if another face is now up."""
+        self.cubes[i].set_solver_orientation(self.sim.models[i], self.sim.datas[i], quat)
+        self.sim.forward(i)
+        self.refresh(i)
+
+    def turn_face(self, i: int, angle: float) -> None:
+        """Kinematically turn env i's top layer by `angle` (rad, about the hinge) and aim the
+        detent at the slot it lands in; the next step commits a completed quarter turn."""
+        m, d, hq = self.sim.models[i], self.sim.datas[i], self.cube_ids.hinge_qpos
+        d.qpos[hq] += angle
+        d.qvel[self.cube_ids.hinge_dof] = 0.0
+        m.qpos_spring[hq] = round(float(d.qpos[hq]) / QUARTER) * QUARTER
+        self.sim.forward(i)
+        self.refresh(i)
 
     # ----------------------------------------------------------------- randomizable parameters
     @property

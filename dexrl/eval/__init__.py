@@ -1,0 +1,1 @@
+"""Evaluation: run policies (trained, random, scripted) on a task and summarize episodes."""

@@ -1,0 +1,61 @@
+"""Learning-regression runs: the point is never to lose the ability to train.
+
+Run alone with `pytest -m learning`. Each trains with the real loop (real Ray, 2 rollout
+workers, CPU learner) for a fixed number of env steps and compares with thresholds set from
+several seeds (figures in README "Learning regression").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dexrl.config import (
+    EnvConfig,
+    LoggerConfig,
+    RayConfig,
+    TrainConfig,
+    WandbConfig,
+    load_env_config,
+)
+from dexrl.eval.episodes import run_episodes
+from dexrl.rl.config import ModelConfig, PPOConfig
+
+pytestmark = [pytest.mark.learning, pytest.mark.timeout(900)]
+
+
+def _train(env: EnvConfig, steps: int, tmp_path: Path, seed: int = 0) -> list[dict]:
+    from dexrl.distributed.trainer import Trainer
+
+    train = TrainConfig(total_env_steps=steps, num_workers=2, envs_per_worker=16, horizon=64,
+                        device="cpu", checkpoint_every=10**6)
+    logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10)
+    trainer = Trainer(env, PPOConfig(entropy_coef=0.0), ModelConfig(init_log_std=-0.5), None,
+                      train, RayConfig(num_cpus=2), logger, tmp_path, seed=seed)
+    trainer.run()
+    return [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+
+
+def _late(rows: list[dict], key: str, n: int = 10) -> float:
+    vals = [r[key] for r in rows[-n:] if r.get(key) is not None]
+    return float(np.mean(vals))
+
+
+def test_reach_reaches_success_threshold(ray_session, tmp_path: Path) -> None:
+    # The small problem of the reach task: targets within 30% of the joint ranges (1 cm tolerance).
+    env = load_env_config("reach", {"reach_target_range": 0.3})
+    random_policy = run_episodes(env, None, episodes=64, num_envs=16)
+    assert random_policy["success_rate"] == 0.0
+    rows = _train(env, 300_000, tmp_path)
+    assert _late(rows, "success_rate") >= 0.15, rows[-1]
+
+
+def test_cube_rotate_z_improves_over_random_policy(ray_session, tmp_path: Path) -> None:
+    env = load_env_config("cube_rotate_z")
+    random_policy = run_episodes(env, None, episodes=128, num_envs=16)
+    rows = _train(env, 300_000, tmp_path)
+    trained = _late(rows, "episode_return_mean")
+    assert trained >= random_policy["return_mean"] + 2.0, (trained, random_policy)

@@ -1,0 +1,218 @@
+"""The Rubik's cube model on the hand-free rig: what the stickers show vs. the symbolic state.
+
+The stickers are read back from the model the way a camera would see them (each sticker geom's
+rgba, world position and world normal), never from the task's bookkeeping. An independent
+expectation of the picture is carried along by pure geometry: a face turn rotates the stickers of
+the top layer by 90° about world z, a flip rotates all of them — so a commit in the wrong
+direction, a wrong re-colouring or a wrong re-binding all show up as a mismatch.
+"""
+
+from __future__ import annotations
+
+import random
+
+import mujoco
+import numpy as np
+import pytest
+
+from dexrl.solver import (
+    FACES,
+    CubeOrientation,
+    CubeState,
+    FlipSubgoal,
+    all_orientations,
+    random_scramble,
+)
+from dexrl.solver.geometry import FACELET_POSITIONS, Vec, rotate_quarter
+from dexrl.tasks.rubiks import RubiksRig, SolvePlan, anchor_subgoal
+
+Colour = tuple[float, float, float, float]
+# The 24 whole-cube rotations as move text: 6 choices of what goes up, times 4 turns about it.
+WHOLE_CUBE_ROTATIONS = [f"{a} {b}" for a in ("", "x", "x2", "x'", "z", "z'") for b in ("", "y", "y2", "y'")]
+
+
+# ----------------------------------------------------------------- reading the picture
+def read_stickers(rig: RubiksRig) -> dict[Vec, Colour]:
+    """World sticker slot (half-cubie integer units, relative to the cube centre) -> rgba."""
+    m, d = rig.model, rig.data
+    centre = d.xpos[m.body("cube").id]
+    unit = m.geom("cube_geom").size[0] / 3  # half a cubie
+    grid: dict[Vec, Colour] = {}
+    for g in range(m.ngeom):
+        if not m.geom(g).name.startswith("sticker_"):
+            continue
+        rel = (d.geom_xpos[g] - centre) / unit
+        slot = tuple(int(v) for v in np.round(rel))
+        assert np.abs(rel - slot).max() < 0.15, f"sticker {m.geom(g).name} is off its slot: {rel}"
+        # The sticker's thin axis (its normal) must point out of the face it sits on.
+        normal = d.geom_xmat[g].reshape(3, 3)[:, int(np.argmin(m.geom_size[g]))]
+        face_axis = int(np.argmax(np.abs(slot)))
+        assert abs(slot[face_axis]) == 3 and abs(normal[face_axis]) > 0.99
+        grid[slot] = tuple(np.round(m.geom_rgba[g], 4))  # type: ignore[assignment]
+    assert set(grid) == set(FACELET_POSITIONS), "stickers do not tile the 54 slots"
+    return grid
+
+
+def picture_letters(grid: dict[Vec, Colour]) -> str:
+    """The world picture as a facelet string, each colour named by the world face of its centre."""
+    centre_face = {grid[FACELET_POSITIONS[9 * k + 4]]: FACES[k] for k in range(6)}
+    assert len(centre_face) == 6, "two centres share a colour"
+    return "".join(centre_face[grid[p]] for p in FACELET_POSITIONS)
+
+
+def shows_state(grid: dict[Vec, Colour], state: CubeState) -> bool:
+    """True when the picture is `state` seen in some whole-cube orientation (named by centres)."""
+    world = CubeState(picture_letters(grid))
+    for rotation in WHOLE_CUBE_ROTATIONS:
+        turned = world.apply(rotation).facelets
+        rename = {turned[9 * k + 4]: FACES[k] for k in range(6)}
+        if "".join(rename[c] for c in turned) == state.facelets:
+            return True
+    return False
+
+
+def turned_picture(grid: dict[Vec, Colour], direction: int) -> dict[Vec, Colour]:
+    """The picture after the top layer turns a quarter (+1 clockwise seen from above)."""
+    return {
+        (rotate_quarter(p, (0, 0, 1), -direction) if p[2] >= 2 else p): c for p, c in grid.items()
+    }
+
+
+def flipped_picture(grid: dict[Vec, Colour], old: CubeOrientation, new: CubeOrientation) -> dict[Vec, Colour]:
+    """The picture after the whole cube goes from pose `old` to pose `new` (world rotation new·oldᵀ)."""
+    def world_rotation(p: Vec) -> Vec:
+        body = tuple(sum(old.matrix[i][j] * p[i] for i in range(3)) for j in range(3))  # oldᵀ p
+        return tuple(sum(new.matrix[i][j] * body[j] for j in range(3)) for i in range(3))  # type: ignore[return-value]
+
+    return {world_rotation(p): c for p, c in grid.items()}
+
+
+# ----------------------------------------------------------------- tests
+def test_solved_cube_shows_solved_and_a_scramble_shows_itself() -> None:
+    rig = RubiksRig()
+    assert shows_state(read_stickers(rig), CubeState.solved())
+    scrambled = CubeState.solved().apply("R U2 F' L D B2")
+    rig.reset(scrambled)
+    grid = read_stickers(rig)
+    assert shows_state(grid, scrambled)
+    assert not shows_state(grid, CubeState.solved().apply("R U2 F' L D B"))
+
+
+def test_one_turn_moves_the_top_row_like_a_real_cube() -> None:
+    """U (clockwise from above) from solved: the front face's top row shows the right face's colour."""
+    rig = RubiksRig()
+    before = read_stickers(rig)
+    assert rig.turn(+1)
+    after = read_stickers(rig)
+    assert rig.cube.state == CubeState.solved().apply("U")
+    front_top = [(-2, -3, 2), (0, -3, 2), (2, -3, 2)]  # world -y face (F), top row
+    assert {after[p] for p in front_top} == {before[(3, 0, 0)]}  # the old R centre's colour
+    assert abs(rig.hinge_angle) < 0.05  # re-based after the commit
+
+
+def test_200_quarter_turns_with_flips_keep_state_and_picture_equal() -> None:
+    rng = random.Random(7)
+    rig = RubiksRig()
+    poses = all_orientations()
+    expected = read_stickers(rig)
+    for k in range(200):
+        if rng.random() < 0.5:  # a kinematic flip to a random face-aligned pose
+            old, new = rig.pose, rng.choice(poses)
+            rig.set_pose(new)
+            expected = flipped_picture(expected, old, new)
+            assert rig.cube.up_face == new.up_face  # re-bound to the face now on top
+        direction = rng.choice((-1, 1))
+        state_before = rig.cube.state
+        assert rig.turn(direction), f"turn {k} did not complete"
+        expected = turned_picture(expected, direction)
+        grid = read_stickers(rig)
+        assert grid == expected, f"after turn {k} the stickers differ from the geometry"
+        assert shows_state(grid, rig.cube.state), f"after turn {k} the state differs from the picture"
+        assert rig.cube.state != state_before
+        if k % 10 == 0:  # a half-finished turn (to 40°) released: the detent springs it back
+            state_after = rig.cube.state
+            peak = rig.push_and_release(np.deg2rad(40) * direction)
+            assert 0.5 < peak < np.pi / 4
+            assert rig.cube.state == state_after
+            assert read_stickers(rig) == grid and abs(rig.hinge_angle) < 0.1
+    assert rig.cube.quarter_turns == 200
+
+
+@pytest.mark.parametrize("angle_deg", [40.0, -40.0])
+def test_turn_that_springs_back_changes_nothing(angle_deg: float) -> None:
+    state = CubeState.solved().apply("F R'")
+    rig = RubiksRig()
+    rig.reset(state)
+    before = read_stickers(rig)
+    peak = rig.push_and_release(np.deg2rad(angle_deg))
+    assert peak > 0.5  # it really was pushed most of the way to 45°
+    assert rig.cube.state == state and rig.cube.quarter_turns == 0
+    assert abs(rig.hinge_angle) < 0.1  # the detent pulled it back into the slot
+    assert read_stickers(rig) == before
+
+
+def test_rebinding_leaves_world_geometry_unchanged() -> None:
+    """Re-binding swaps which slab is hinged; the collision union and sticker slots stay put."""
+    rig = RubiksRig()
+    m, d = rig.model, rig.data
+    pts = np.stack(np.meshgrid(*[np.linspace(-0.034, 0.034, 9)] * 3), -1).reshape(-1, 3)
+
+    def inside_union() -> np.ndarray:
+        inside = np.zeros(len(pts), dtype=bool)
+        for name in ("cube_geom", "top_layer_geom"):
+            g = m.geom(name).id
+            local = (pts + d.xpos[m.body("cube").id] - d.geom_xpos[g]) @ d.geom_xmat[g].reshape(3, 3)
+            inside |= (np.abs(local) <= m.geom_size[g] + 1e-9).all(axis=1)
+        return inside
+
+    rig.set_pose(CubeOrientation().rotated((1, 0, 0), 1))  # B up: re-binds
+    before_union, before_grid = inside_union(), read_stickers(rig)
+    assert rig.cube.rebinds == 1 and rig.cube.up_face == "B"
+    # An arbitrary second flip and back must re-bind twice more and restore the same picture.
+    rig.set_pose(CubeOrientation().rotated((0, 1, 0), 1))
+    rig.set_pose(CubeOrientation().rotated((1, 0, 0), 1))
+    assert rig.cube.rebinds == 3
+    assert (inside_union() == before_union).all()
+    assert read_stickers(rig) == before_grid
+
+
+def solve_on_rig(rig: RubiksRig, state: CubeState, pose: CubeOrientation) -> dict[str, int]:
+    """Oracle executor: cube_solve's plan, flips kinematic, face turns by the hinge actuator."""
+    rig.reset(state, pose)
+    plan = SolvePlan.for_state(rig.cube.state, rig.pose)
+    counts = {"flips": 0, "rotations": 0}
+    while plan.current is not None:
+        goal = anchor_subgoal(plan.current, rig.pose)
+        if isinstance(goal, FlipSubgoal):
+            rig.set_pose(goal.orientation)
+            assert rig.cube.up_face == goal.face
+            counts["flips"] += 1
+        elif goal is not None:
+            assert rig.cube.up_face == goal.face, "the planner asked to turn a face that is not up"
+            assert rig.turn(goal.direction)
+            assert rig.cube.state == plan.expected_after  # cube_solve's rotate-success test
+            counts["rotations"] += 1
+        assert plan.on_track(rig.cube.state)
+        plan.advance()
+    return counts
+
+
+def test_oracle_solves_20_random_scrambles_on_the_rig() -> None:
+    rng = random.Random(2024)
+    rig = RubiksRig()
+    poses = all_orientations()
+    for _ in range(20):
+        state = CubeState.solved().apply(random_scramble(rng, 25))
+        counts = solve_on_rig(rig, state, rng.choice(poses))
+        assert rig.cube.state.is_solved
+        assert shows_state(read_stickers(rig), CubeState.solved())
+        assert counts["rotations"] == rig.cube.quarter_turns
+
+
+def test_rig_scene_compiles_and_holds_the_cube() -> None:
+    """The weld keeps the lower layers still while the actuator turns the top."""
+    rig = RubiksRig()
+    q0 = rig.data.qpos[3:7].copy()
+    assert rig.turn(-1)
+    assert np.abs(rig.data.qpos[3:7] - q0).max() < 0.01
+    assert mujoco.mj_name2id(rig.model, mujoco.mjtObj.mjOBJ_CAMERA, "front") >= 0
