@@ -115,7 +115,8 @@ class Trainer:
                 self.log.warn(f"rollout worker {i} died ({type(err).__name__}); Ray restarts it, "
                               f"its rollout of this iteration is skipped")
                 continue
-            batches.append(batch)
+            if batch is not None:
+                batches.append(batch)
             stats.append(st)
         return batches, stats
 
@@ -192,6 +193,7 @@ class Trainer:
             "drop_rate": _mean([float(x) for x in drops]),
             "successes_per_step": sum(s["step_successes"] for s in stats) / max(steps, 1),
             "unhealthy_steps": sum(s["unhealthy"] for s in stats),
+            "withheld_envs": sum(s.get("dropped_envs", 0) for s in stats),
             "worker_restarts": self.counters["worker_restarts"],
             "rollout_time_s": t_rollout,
             "learner_time_s": learn.get("learner_time_s", 0.0),

@@ -30,6 +30,7 @@ class EpisodeStats:
     successes: list[int] = field(default_factory=list)
     dropped: list[bool] = field(default_factory=list)
     unhealthy: int = 0
+    dropped_envs: int = 0  # envs whose rollout was withheld from the learner (diverged physics)
     env_steps: int = 0
     step_successes: int = 0
 
@@ -78,12 +79,18 @@ class RolloutWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def rollout(self, actor_state: dict[str, Any] | None) -> tuple[RolloutBatch, dict[str, Any]]:
-        """Load weights (if given), run `horizon` steps, return the batch and episode statistics."""
+    def rollout(self, actor_state: dict[str, Any] | None) -> tuple[RolloutBatch | None, dict[str, Any]]:
+        """Load weights (if given), run `horizon` steps, return the batch and episode statistics.
+
+        Environments whose physics diverged during the rollout (an ADR sample can make a model
+        unstable) are dropped from the batch: their data never reaches the learner. The batch
+        is None when every environment diverged.
+        """
         if actor_state is not None:
             load_actor_state(self.actor, actor_state)
         stats = EpisodeStats()
         hidden0 = self.hidden
+        healthy = np.ones(self.task.num_envs, dtype=bool)
         for _ in range(self.horizon):
             actions, logp, self.hidden = self.actor.act(
                 self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
@@ -94,12 +101,16 @@ class RolloutWorker:
                 r.terminated, r.truncated, self.starts, r.info.get("final_critic_obs"),
             )  # fmt: skip
             self._record(r.info, stats)
+            healthy &= ~r.info["unhealthy"]
             self.obs, self.critic_obs = r.obs, r.critic_obs
             self.starts = r.terminated | r.truncated
-        stats.env_steps = self.horizon * self.task.num_envs
         if self.randomizer is not None:
             self.randomizer.flush()  # send this rollout's boundary results to the ADR actor
-        batch = self.buffer.finish(self.critic_obs, hidden0)
+        batch: RolloutBatch | None = self.buffer.finish(self.critic_obs, hidden0)
+        stats.dropped_envs = int((~healthy).sum())
+        if not healthy.all():
+            batch = batch.select_envs(healthy) if healthy.any() else None  # type: ignore[union-attr]
+        stats.env_steps = self.horizon * self.task.num_envs  # simulated, used or not
         return batch, stats.as_dict()
 
     def _record(self, info: dict[str, np.ndarray], stats: EpisodeStats) -> None:

@@ -111,6 +111,26 @@ class RolloutBatch:
                 f"at step {t_bad} (auto-reset); got {self.episode_starts[t_bad + 1, b_bad]}"
             )
 
+    def select_envs(self, keep: Bool) -> RolloutBatch:
+        """A batch with only the environments (columns of B) where `keep` [B] is True.
+
+        Used to keep environments whose physics diverged out of the learner's data; the
+        observation moments are recomputed from the kept columns.
+        """
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.num_envs,):
+            raise ValueError(f"keep must have shape ({self.num_envs},), got {keep.shape}")
+        arrays = {
+            name: np.compress(keep, getattr(self, name), axis=template.split().index("B"))
+            for name, _, template in _ARRAY_FIELDS
+        }
+        return RolloutBatch(
+            **arrays,
+            obs_moments=compute_moments(arrays["obs"], (self.obs.shape[2],)),
+            critic_obs_moments=compute_moments(arrays["critic_obs"], (self.critic_obs.shape[2],)),
+            actor_hidden=tuple(h[keep] for h in self.actor_hidden),
+        )
+
     @staticmethod
     def concat(batches: Sequence[RolloutBatch]) -> RolloutBatch:
         """Join batches from several workers along B; their moments are merged exactly."""

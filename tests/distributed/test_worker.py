@@ -1,0 +1,58 @@
+"""The rollout worker in-process: the batch contract, continuity across rollouts, and keeping
+diverged physics out of the learner's data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dexrl.config import load_env_config
+from dexrl.distributed.worker import RolloutWorker
+from dexrl.rl.config import ModelConfig, PPOConfig
+from dexrl.rl.learner import PPOLearner
+
+SMALL = ModelConfig(actor_hidden=(32,), critic_hidden=(32,))
+
+
+def _worker(num_envs: int = 3, horizon: int = 6, **overrides) -> RolloutWorker:  # type: ignore[no-untyped-def]
+    env = load_env_config("cube_rotate", {"max_episode_steps": 4, **overrides})
+    return RolloutWorker(env, SMALL, num_envs=num_envs, horizon=horizon, seed=0)
+
+
+def test_rollout_batch_shapes_and_episode_boundaries() -> None:
+    w = _worker()
+    batch, stats = w.rollout(None)
+    assert batch is not None
+    assert batch.obs.shape == (6, 3, w.task.obs_dim)
+    assert batch.critic_obs.shape == (6, 3, w.task.critic_obs_dim)
+    # max_episode_steps=4: every env is truncated at step 3 (unless it dropped/terminated earlier)
+    ended = batch.terminated | batch.truncated
+    assert ended[3].all() and not ended[:3].any()
+    assert batch.episode_starts[0].all() and batch.episode_starts[4].all()
+    assert (batch.final_critic_obs[3] != 0).any(axis=-1).all()  # bootstrap obs of the timeout
+    assert stats["env_steps"] == 18 and len(stats["returns"]) == 3
+
+
+def test_rollouts_continue_episodes_and_feed_the_learner() -> None:
+    w = _worker(max_episode_steps=100, timeout_steps=100)
+    b1, _ = w.rollout(None)
+    b2, _ = w.rollout(None)
+    assert b1 is not None and b2 is not None
+    assert not b2.episode_starts[0].any()  # the episodes carried on into the second rollout
+    learner = PPOLearner(w.task.obs_dim, w.task.critic_obs_dim, w.task.action_dim,
+                         PPOConfig(epochs=1, minibatches=1), SMALL, device="cpu")
+    metrics = learner.update(b1)
+    assert np.isfinite(metrics["policy_loss"])
+    b3, _ = w.rollout(learner.actor_state())
+    assert b3 is not None and np.isfinite(b3.logp).all()
+
+
+def test_diverged_env_is_withheld_from_the_learner() -> None:
+    w = _worker(num_envs=3, horizon=8, max_episode_steps=100, timeout_steps=100)
+    # An absurd timestep on env 1's own model makes its physics blow up (as a bad ADR sample could).
+    w.task.sim.models[1].opt.timestep = 5.0
+    w.task.sim.models[1].actuator_gainprm[:, 0] *= 1e6
+    w.task.sim.models[1].actuator_biasprm[:, 1] *= 1e6
+    batch, stats = w.rollout(None)
+    assert stats["unhealthy"] >= 1 and stats["dropped_envs"] == 1
+    assert batch is not None and batch.num_envs == 2
+    assert np.isfinite(batch.obs).all() and np.isfinite(batch.rewards).all()

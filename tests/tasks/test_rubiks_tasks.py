@@ -1,0 +1,230 @@
+"""face_turn and cube_solve in the hand: gymnasium API, goals, successes, solving, re-planning.
+
+The "oracle" here moves the cube kinematically (the hand holds still): a flip sets the cube's
+orientation to the goal about its centre and a face turn sets the top-layer angle. Both leave the
+world geometry unchanged (identical cubelets), so the hand's contacts do not care, and every
+success must come out of the task's own step(): commit, re-bind, success test, next subgoal.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from dexrl.solver import (
+    CubeOrientation,
+    CubeState,
+    Move,
+    count_subgoals,
+    parse_moves,
+    plan_subgoals,
+    solve,
+)
+from dexrl.tasks.registry import make_task, register_gymnasium_envs
+from dexrl.tasks.rotations import rotation_distance
+from dexrl.tasks.rubiks import (
+    FAIR_SCRAMBLE,
+    FLIP,
+    ROTATE,
+    CubeSolveTask,
+    FaceTurnTask,
+    RubiksSettings,
+    rubiks_settings,
+)
+from dexrl.config import load_env_config
+
+BLOCK_OBS_DIM = 74  # cube_rotate's policy observation
+
+
+def solve_task(settings: RubiksSettings, seed: int = 0) -> CubeSolveTask:
+    cfg = load_env_config("cube_solve")
+    return CubeSolveTask(cfg, num_envs=1, seed=seed, autoreset=False, settings=settings)
+
+
+def oracle_step(task: FaceTurnTask) -> dict:
+    """Carry out env 0's current goal kinematically, then one env step with a still hand."""
+    if task.goal_type[0] == ROTATE:
+        task.turn_face(0, float(task.face_target[0]))
+    else:
+        task.set_cube_orientation(0, task.goal_quat[0])
+    r = task.step(np.zeros((1, task.action_dim)))
+    return {"reward": r.reward[0], "terminated": r.terminated[0], "truncated": r.truncated[0],
+            **{k: v[0] for k, v in r.info.items()}}
+
+
+# ----------------------------------------------------------------- API
+@pytest.mark.parametrize("gym_id", ["dexrl/FaceTurn-v0", "dexrl/CubeSolve-v0"])
+def test_gymnasium_env_checker(gym_id: str) -> None:
+    register_gymnasium_envs()
+    env = gymnasium.make(gym_id)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=3)
+    assert obs["policy"].shape == (BLOCK_OBS_DIM + 4,)
+    env.close()
+
+
+def test_observation_layout() -> None:
+    task = make_task("face_turn", num_envs=2, seed=1)
+    obs, critic = task.reset()
+    block = make_task("cube_rotate", num_envs=1, seed=1)
+    assert task.obs_dim == block.obs_dim + 4
+    # + policy extras (4), hinge qpos and qvel (2), privileged hinge velocity and alignment (2)
+    assert task.critic_obs_dim == block.critic_obs_dim + 4 + 2 + 2
+    hinge = task.cube_ids.hinge_qpos
+    task.turn_face(1, 0.3)
+    obs, _ = task.observations()
+    np.testing.assert_allclose(obs[1, -4], task.qpos[1, hinge], atol=1e-6)  # face angle
+    assert set(obs[:, -2:].sum(axis=1)) == {1.0}  # one-hot subgoal type
+    # The observed cube orientation is the solver frame's: it equals the goal after a flip.
+    for i in range(2):
+        if task.goal_type[i] == FLIP:
+            task.set_cube_orientation(i, task.goal_quat[i])
+            assert rotation_distance(task.cube_quat()[i], task.goal_quat[i]) < 1e-6
+
+
+def test_face_friction_and_detent_are_model_fields() -> None:
+    task = make_task("face_turn", num_envs=3, seed=0)
+    np.testing.assert_allclose(task.face_friction, 0.002)
+    np.testing.assert_allclose(task.face_detent, 0.04)
+    task.face_friction = np.array([0.001, 0.002, 0.004])
+    task.face_detent = 0.08
+    dof, jnt = task.cube_ids.hinge_dof, task.cube_ids.hinge_jnt
+    assert [m.dof_frictionloss[dof] for m in task.sim.models] == [0.001, 0.002, 0.004]
+    assert all(m.jnt_stiffness[jnt] == 0.08 for m in task.sim.models)
+
+
+def test_settings_come_from_config_fields_when_present() -> None:
+    cfg = load_env_config("cube_solve")
+    assert rubiks_settings(cfg, RubiksSettings(scramble_moves=7)).scramble_moves == 7
+    cfg.scramble = "R U"  # type: ignore[attr-defined]  # a future EnvConfig field
+    assert rubiks_settings(cfg, RubiksSettings()).scramble == "R U"
+    with pytest.raises(ValueError, match="bad move token"):
+        rubiks_settings(load_env_config("cube_solve"), RubiksSettings(scramble="R Q"))
+
+
+# ----------------------------------------------------------------- face_turn
+def test_face_turn_goal_distribution() -> None:
+    """Aligned cube: top-face turn with probability 0.5 (orientation kept), else a flip."""
+    task = make_task("face_turn", num_envs=1, seed=5, autoreset=False)
+    kinds = []
+    for _ in range(300):
+        task.reset_env(0)
+        q, g = task.cube_quat()[0], task.goal_quat[0]
+        if task.goal_type[0] == ROTATE:
+            assert rotation_distance(q, g) < 1e-6
+            assert abs(task.face_target[0]) == pytest.approx(np.pi / 2)
+        else:
+            angle = rotation_distance(q, g)
+            assert angle == pytest.approx(np.pi / 2) or angle == pytest.approx(np.pi)
+            assert task.subgoals[0].face != task.cubes[0].up_face  # another face comes up
+        kinds.append(task.goal_type[0])
+    assert 0.4 < np.mean(np.asarray(kinds) == ROTATE) < 0.6
+
+
+def test_face_turn_successes_and_reward() -> None:
+    task = make_task("face_turn", num_envs=1, seed=2, autoreset=False)
+    task.reset_env(0)
+    for k in range(12):
+        before, kind, target = task.cubes[0].state, task.goal_type[0], task.face_target[0]
+        face = task.cubes[0].up_face
+        info = oracle_step(task)
+        assert info["is_success"], f"goal {k} ({kind}) not met"
+        assert info["consecutive_successes"] == k + 1
+        # Reward = decrease of the distance (the full distance was removed) + 5.
+        assert info["reward"] > 5.0
+        if kind == ROTATE:  # +pi/2 about the hinge = counter-clockwise = X'
+            assert task.cubes[0].state == before.apply(Move(face, 3 if target > 0 else 1))
+        else:
+            assert task.cubes[0].state == before and info["rebinds"] >= 1
+
+
+def test_half_turn_is_not_a_success() -> None:
+    task = make_task("face_turn", num_envs=1, seed=0, autoreset=False)
+    task.reset_env(0)
+    while task.goal_type[0] != ROTATE:
+        task.reset_env(0)
+    state = task.cubes[0].state
+    task.turn_face(0, 0.5 * float(task.face_target[0]))  # 45°: not in a slot
+    r = task.step(np.zeros((1, task.action_dim)))
+    assert not r.info["is_success"][0] and not r.info["aligned"][0]
+    assert task.cubes[0].state == state
+
+
+def test_drop_terminates_with_penalty() -> None:
+    task = make_task("face_turn", num_envs=1, seed=0, autoreset=False)
+    task.reset_env(0)
+    d, a = task.sim.datas[0], task.ids.cube_qpos_adr
+    d.qpos[a + 2] -= 0.2  # below the palm
+    r = task.step(np.zeros((1, task.action_dim)))
+    assert r.terminated[0] and r.info["dropped"][0] and r.reward[0] < -15
+
+
+# ----------------------------------------------------------------- cube_solve
+def run_solve_oracle(task: CubeSolveTask, max_steps: int = 300) -> dict:
+    info: dict = {}
+    for _ in range(max_steps):
+        info = oracle_step(task)
+        if info["terminated"] or info["truncated"]:
+            break
+    return info
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cube_solve_oracle_solves_random_scrambles(seed: int) -> None:
+    task = solve_task(RubiksSettings(scramble_moves=12), seed=seed)
+    task.reset_env(0)
+    assert not task.cubes[0].state.is_solved
+    total = len(task.plans[0].subgoals)
+    info = run_solve_oracle(task)
+    assert info["cube_solved"] and info["terminated"] and not info["truncated"]
+    assert task.cubes[0].state.is_solved
+    assert info["consecutive_successes"] == total == info["subgoals_total"]
+    assert info["replans"] == 0
+
+
+def test_cube_solve_fair_scramble() -> None:
+    task = solve_task(RubiksSettings(scramble=FAIR_SCRAMBLE))
+    task.reset_env(0)
+    assert task.cubes[0].state == CubeState.solved().apply(FAIR_SCRAMBLE)
+    info = run_solve_oracle(task)
+    assert info["cube_solved"] and task.cubes[0].state.is_solved
+
+
+def test_fair_scramble_subgoal_counts() -> None:
+    """Report the planner's counts: executing the fair scramble, and solving it with Kociemba."""
+    scramble = parse_moves(FAIR_SCRAMBLE)
+    executed = count_subgoals(plan_subgoals(scramble, CubeOrientation.identity()))
+    solution = solve(CubeState.solved().apply(scramble))
+    solving = count_subgoals(plan_subgoals(solution, CubeOrientation.identity()))
+    print(f"\nfair scramble executed from U up: {executed}; "
+          f"Kociemba solution ({len(solution)} moves): {solving}")
+    # Half turns are two quarter-turn subgoals; every move but a first U needs a flip.
+    assert executed["rotations"] == 26  # [R]: 26 rotations (and 17 flips starting with L up)
+    assert executed["flips"] == 18
+    assert solving["rotations"] == sum(2 if m.turns == 2 else 1 for m in solution)
+    assert solving["flips"] == len(solution) - (solution[0].face == "U")
+
+
+def test_cube_solve_replans_after_an_unplanned_turn() -> None:
+    task = solve_task(RubiksSettings(scramble_moves=6), seed=4)
+    task.reset_env(0)
+    while task.goal_type[0] != FLIP:  # do rotations until a flip is asked for
+        oracle_step(task)
+    task.turn_face(0, np.pi / 2)  # turn the top face instead of flipping
+    r = task.step(np.zeros((1, task.action_dim)))
+    assert r.info["replans"][0] == 1 and not r.info["is_success"][0]
+    info = run_solve_oracle(task)
+    assert info["cube_solved"] and task.cubes[0].state.is_solved
+
+
+def test_cube_solve_autoreset_draws_a_new_scramble() -> None:
+    task = make_task("cube_solve", num_envs=2, seed=0, overrides=None, autoreset=True)
+    task.reset()
+    first = [c.state for c in task.cubes]
+    task.cubes[0].state = CubeState.solved()  # solved behind the plan's back: ends the episode
+    r = task.step(np.zeros((2, task.action_dim)))
+    assert r.info["cube_solved"][0] and r.terminated[0] and r.info["episode_done"][0]
+    assert not r.terminated[1]
+    assert task.cubes[0].state != first[0] and task.cubes[1].state == first[1]
