@@ -85,6 +85,15 @@ class EnvConfig:
     # Observation noise (std) added to policy observations: per episode (correlated) and per step.
     obs_noise_correlated: float = 0.0
     obs_noise_uncorrelated: float = 0.0
+    # Rubik's cube tasks (face_turn, cube_solve): faces count as aligned within this (rad) [R].
+    face_tolerance: float = 0.1
+    # face_turn: when aligned, the goal is a top-face rotation with this probability, else a flip [R].
+    rotate_probability: float = 0.5
+    # Re-bind the hinge to the face pointing up when its axis is within acos(this) of vertical.
+    rebind_up_cos: float = 0.8
+    # cube_solve: random moves in a scramble, or a fixed scramble in standard notation.
+    scramble_moves: int = 25
+    scramble: str = ""
     # The hand.
     robot: RobotConfig = field(default_factory=RobotConfig)
 
@@ -145,6 +154,9 @@ def validate_env_config(cfg: EnvConfig) -> None:
         (cfg.goal in ("so3", "z"), f"env.goal must be 'so3' or 'z' (got '{cfg.goal}')"),
         (0 < cfg.reach_target_range <= 1, f"env.reach_target_range must be in (0, 1] (got {cfg.reach_target_range})"),
         (cfg.obs_noise_correlated >= 0 and cfg.obs_noise_uncorrelated >= 0, "env.obs_noise_* must be >= 0"),
+        (cfg.face_tolerance > 0, f"env.face_tolerance must be > 0 (got {cfg.face_tolerance})"),
+        (0 <= cfg.rotate_probability <= 1, f"env.rotate_probability must be in [0, 1] (got {cfg.rotate_probability})"),
+        (cfg.scramble_moves >= 0, f"env.scramble_moves must be >= 0 (got {cfg.scramble_moves})"),
     ]
     for ok, message in checks:
         if not ok:

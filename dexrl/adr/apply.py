@@ -67,6 +67,8 @@ OBS_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
     ),
 }
 OBS_LAYOUTS["cube_rotate_z"] = OBS_LAYOUTS["cube_rotate"]
+# Rubik's tasks: the block's layout plus face angle, angle to go and the subgoal type (one-hot).
+OBS_LAYOUTS["face_turn"] = OBS_LAYOUTS["cube_solve"] = (*OBS_LAYOUTS["cube_rotate"], ("exact", 4))
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class ModelIndex:
     """Ids the apply functions write to, resolved once from the calibrated model."""
 
     cube_body: int  # -1 when the model has no cube
-    cube_geoms: np.ndarray  # collision geoms of the cube
+    cube_bodies: np.ndarray  # the cube body and its children (the Rubik's cube's top layer)
+    cube_geoms: np.ndarray  # collision geoms of those bodies
     cube_dofs: np.ndarray  # the 6 dofs of its free joint
     hand_bodies: np.ndarray  # every body under `forearm`
     hand_geoms: np.ndarray  # collision geoms of the hand
@@ -88,10 +91,11 @@ class ModelIndex:
         hand_bodies = np.flatnonzero(model.body_rootid == forearm)
         in_hand = np.isin(model.geom_bodyid, hand_bodies)
         cube = ids.cube_body
+        cube_bodies = np.flatnonzero(model.body_rootid == cube) if cube >= 0 else np.zeros(0, int)
         return ModelIndex(
             cube_body=cube,
-            cube_geoms=np.flatnonzero(collides & (model.geom_bodyid == cube)) if cube >= 0 else
-            np.zeros(0, dtype=np.int64),
+            cube_bodies=cube_bodies,
+            cube_geoms=np.flatnonzero(collides & np.isin(model.geom_bodyid, cube_bodies)),
             cube_dofs=np.arange(ids.cube_dof_adr, ids.cube_dof_adr + 6) if cube >= 0 else
             np.zeros(0, dtype=np.int64),
             hand_bodies=hand_bodies,
@@ -118,6 +122,8 @@ class ApplyContext:
             self._nominal_key = self._size_key(self.cube_edge)
         self._size_of_env = [self._nominal_key] * K
         self._models_by_size: dict[int, mujoco.MjModel] = {self._nominal_key: base}
+        # Per size: the MjModel array fields that differ from `base` (None: layout differs).
+        self._differing: dict[int, frozenset[str] | None] = {self._nominal_key: frozenset()}
         self.compiles = 0
         # w·λ of [cube slide, cube spin/roll, robot slide, robot spin/roll] (see _write_friction).
         self.friction_log_scale = np.zeros((K, 4))
@@ -150,21 +156,39 @@ class ApplyContext:
     def _size_key(edge: float) -> int:
         return int(round(edge / CUBE_EDGE_QUANTUM))
 
-    def use_cube_edge(self, i: int, edge: float) -> None:
-        """Give env i a fresh copy of the compiled model whose cube edge is `edge` (quantized)."""
+    def calibrated_for_edge(self, edge: float) -> mujoco.MjModel:
+        """The compiled, calibrated model whose cube edge is `edge` rounded to the quantum."""
         key = self._size_key(edge)
-        if key == self._size_of_env[i]:
-            return  # same geometry: the other fields are rewritten from calibrated values anyway
-        calibrated = self._models_by_size.get(key)
-        if calibrated is None:
+        model = self._models_by_size.get(key)
+        if model is None:
             spec = self.task.spec.copy()  # the task's spec stays at the calibrated size
             set_cube_half_size(spec, 0.5 * key * CUBE_EDGE_QUANTUM)
-            calibrated = compile_model(spec)
-            self._models_by_size[key] = calibrated
+            model = compile_model(spec)
+            self._models_by_size[key] = model
+            self._differing[key] = _differing_fields(self.task.base_model, model)
             self.compiles += 1
+        return model
+
+    def use_cube_edge(self, i: int, edge: float) -> None:
+        """Make env i's model the calibrated model of cube edge `edge` (quantized)."""
+        key, old = self._size_key(edge), self._size_of_env[i]
+        if key == old:
+            return  # same geometry: the other fields are rewritten from calibrated values anyway
+        calibrated = self.calibrated_for_edge(edge)
+        fields = self._differing[key]
+        if fields is None:  # a resize that changed array sizes: env i needs a new model and data
+            self.task.sim.replace_model(i, copy.copy(calibrated))
+        else:
+            # Same layout (only geometry and what the compiler derives from it differ, e.g. geom
+            # sizes, bounding boxes, the cube's inertia): copying those fields into env i's model
+            # equals replace_model(copy(calibrated)) and keeps its MjData (saves ~1 ms a reset).
+            model = self.model(i)
+            for name in fields.union(self._differing[old] or ()):
+                getattr(model, name)[...] = getattr(calibrated, name)
+            for name in _STAT_FIELDS:
+                setattr(model.stat, name, getattr(calibrated.stat, name))
         self.calibrated[i] = calibrated
         self._size_of_env[i] = key
-        self.task.sim.replace_model(i, copy.copy(calibrated))  # env i owns (and edits) the copy
 
     # --- per-step perturbations (installed in task.pre_physics_hooks) -------------------------
 
@@ -172,7 +196,7 @@ class ApplyContext:
         """Random force and torque on the cube, redrawn every control step (held over it)."""
         task, body = self.task, self.index.cube_body
         for i in np.flatnonzero((self.force_std > 0) | (self.torque_std > 0)):
-            z = task.rngs[i].normal(0.0, 1.0, 6)
+            z = task.rngs[i].standard_normal(6)
             task.sim.datas[i].xfrc_applied[body, :3] = self.force_std[i] * z[:3]
             task.sim.datas[i].xfrc_applied[body, 3:] = self.torque_std[i] * z[3:]
 
@@ -204,6 +228,21 @@ def obs_noise_levels(task_name: str, obs_dim: int) -> tuple[np.ndarray, np.ndarr
     return corr, uncorr
 
 
+_STAT_FIELDS = ("meaninertia", "meanmass", "meansize", "extent", "center")
+
+
+def _differing_fields(base: mujoco.MjModel, other: mujoco.MjModel) -> frozenset[str] | None:
+    """Names of `other`'s array fields that differ from `base`'s; None if any size differs."""
+    names = [n for n in dir(base) if not n.startswith("_")]
+    sizes = [n for n in names if isinstance(getattr(base, n), int)]
+    if any(getattr(base, n) != getattr(other, n) for n in sizes):
+        return None
+    arrays = [n for n in names if isinstance(getattr(base, n), np.ndarray)]
+    return frozenset(
+        n for n in arrays if not np.array_equal(getattr(base, n), getattr(other, n), equal_nan=True)
+    )
+
+
 # --- the apply functions, in registry order ---------------------------------------------------
 # Signature: (ctx, env index, spec, λ). `spec.to_value(nominal, λ)` is the registered mapping.
 
@@ -215,9 +254,9 @@ def _cube_size(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
 
 
 def _cube_mass(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
-    c, m, b = ctx.calibrated[i], ctx.model(i), ctx.index.cube_body
-    m.body_mass[b] = spec.to_value(c.body_mass[b], lam)
-    m.body_inertia[b] = spec.to_value(c.body_inertia[b], lam)  # same density scale: I ∝ m
+    c, m, bodies = ctx.calibrated[i], ctx.model(i), ctx.index.cube_bodies
+    m.body_mass[bodies] = spec.to_value(c.body_mass[bodies], lam)
+    m.body_inertia[bodies] = spec.to_value(c.body_inertia[bodies], lam)  # same density: I ∝ m
 
 
 def _write_friction(ctx: ApplyContext, i: int) -> None:
@@ -248,7 +287,8 @@ def _cube_damping(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> Non
     c, m, ix = ctx.calibrated[i], ctx.model(i), ctx.index
     rate = float(spec.to_value(0.0, lam))  # 1/s; the calibrated cube has none (spec.nominal)
     # Damping = rate × (mass, principal inertia): each dof's velocity decays at `rate`.
-    scale = np.concatenate([np.full(3, m.body_mass[ix.cube_body]), m.body_inertia[ix.cube_body]])
+    mass = m.body_mass[ix.cube_bodies].sum()  # the free joint carries the whole cube
+    scale = np.concatenate([np.full(3, mass), m.body_inertia[ix.cube_body]])
     m.dof_damping[ix.cube_dofs] = c.dof_damping[ix.cube_dofs] + rate * scale
 
 
@@ -309,7 +349,7 @@ def _obs_noise(kind: int) -> ApplyFn:
 def _cube_weight(ctx: ApplyContext, i: int) -> float:
     """m·g of env i's (randomized) cube under its (randomized) gravity, N."""
     m = ctx.model(i)
-    return float(m.body_mass[ctx.index.cube_body] * np.linalg.norm(m.opt.gravity))
+    return float(m.body_mass[ctx.index.cube_bodies].sum() * np.linalg.norm(m.opt.gravity))
 
 
 def _cube_force_perturbation(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
@@ -355,8 +395,9 @@ class Applier:
 APPLIERS: dict[str, Applier] = {
     "cube_size": Applier(_cube_size, lambda ctx: ctx.cube_edge, needs_cube=True),
     "cube_mass": Applier(
-        _cube_mass, _model_nominal("body_mass", "cube_body"), needs_cube=True, changes_inertia=True
-    ),
+        _cube_mass, lambda ctx: ctx.task.base_model.body_mass[ctx.index.cube_bodies].sum(),
+        needs_cube=True, changes_inertia=True,
+    ),  # fmt: skip
     "cube_friction_slide": Applier(
         _friction(0), _model_nominal("geom_friction", "cube_geoms", 0), needs_cube=True
     ),
@@ -411,6 +452,13 @@ def check_appliers(names: Iterable[str], task: Any) -> None:
             raise ValueError(
                 f"ADR parameter {name!r} needs a cube, but task {task.cfg.task!r} "
                 f"({task.cfg.model}) has none; disable it (adr.params.{name}.enabled=false)"
+            )
+        cube_bodies = np.count_nonzero(task.base_model.body_rootid == task.ids.cube_body)
+        if name == "cube_size" and cube_bodies > 1:
+            raise ValueError(
+                f"ADR parameter 'cube_size' resizes a one-body cube (set_cube_half_size); the cube "
+                f"of {task.cfg.model} has child bodies (a hinged layer) and needs its own resize; "
+                "disable it (adr.params.cube_size.enabled=false)"
             )
         if name.startswith("obs_noise_"):
             obs_noise_levels(task.cfg.task, task.obs_dim)  # raises if the layout is unknown

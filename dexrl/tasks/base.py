@@ -202,12 +202,19 @@ class HandTask:
             q[:, 1:] = q[:, :-1].copy()
             q[:, 0] = a
             a = q[np.arange(self.num_envs), self.action_delay]  # fancy indexing: a copy
-        if self.action_noise_std.any():
+        noisy = np.flatnonzero(self.action_noise_std)
+        if noisy.size:
             a = a.copy()
-            for i in np.flatnonzero(self.action_noise_std):
-                a[i] += self.rngs[i].normal(0.0, self.action_noise_std[i], self.action_dim)
-            a = np.clip(a, -1.0, 1.0)
+            noise = self.action_noise_std[noisy, None] * self._env_normals(noisy, self.action_dim)
+            a[noisy] = np.clip(a[noisy] + noise, -1.0, 1.0)
         return a
+
+    def _env_normals(self, envs: np.ndarray, size: int) -> np.ndarray:
+        """[len(envs), size] standard normals, row k from env envs[k]'s own generator."""
+        z = np.empty((len(envs), size))
+        for k, i in enumerate(envs):
+            self.rngs[i].standard_normal(out=z[k])  # the stream of rng.normal(0, 1, size), cheaper
+        return z
 
     def step(self, actions: Any) -> StepResult:
         """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
@@ -291,8 +298,9 @@ class HandTask:
 
     def _noisy(self, clean: np.ndarray) -> np.ndarray:
         out = clean + self.obs_noise_corr
-        for i in np.flatnonzero(self.obs_noise_uncorr_std.any(axis=1)):
-            out[i] += self.rngs[i].normal(0.0, self.obs_noise_uncorr_std[i])
+        noisy = np.flatnonzero(self.obs_noise_uncorr_std.any(axis=1))
+        if noisy.size:
+            out[noisy] += self.obs_noise_uncorr_std[noisy] * self._env_normals(noisy, self.obs_dim)
         return out.astype(np.float32)
 
     def _critic(self, clean: np.ndarray) -> np.ndarray:

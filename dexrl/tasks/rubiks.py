@@ -83,9 +83,8 @@ FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
 class RubiksSettings:
     """Rubik's-specific task values.
 
-    EnvConfig has no fields for these yet, so they are read with `getattr(cfg, name, default)`:
-    once EnvConfig gains fields of these names, `configs/env/face_turn.yaml` / `cube_solve.yaml`
-    set them (the yaml files list the values in comments until then).
+    Set in `configs/env/face_turn.yaml` / `cube_solve.yaml` (EnvConfig fields of the same names);
+    read with `getattr(cfg, name, default)` so a task built from a bare EnvConfig still works.
     """
 
     # Faces count as aligned when the hinge is within this of a multiple of 90° ([R]: 0.1 rad);
@@ -105,7 +104,9 @@ class RubiksSettings:
 
 def rubiks_settings(cfg: EnvConfig, defaults: RubiksSettings) -> RubiksSettings:
     """Settings from cfg where it has a field of that name, else from `defaults`."""
-    values = {f.name: getattr(cfg, f.name, getattr(defaults, f.name)) for f in fields(RubiksSettings)}
+    values = {
+        f.name: getattr(cfg, f.name, getattr(defaults, f.name)) for f in fields(RubiksSettings)
+    }
     s = RubiksSettings(**values)
     if not 0 < s.face_tolerance < QUARTER / 2:
         raise ValueError(f"face_tolerance must be in (0, pi/4) rad (got {s.face_tolerance})")
@@ -122,10 +123,18 @@ def _quat(o: CubeOrientation) -> np.ndarray:
     return np.array(o.quaternion())
 
 
+def right_product_matrix(b: np.ndarray) -> np.ndarray:
+    """[4, 4] M with q ⊗ b = M · q: the per-step solver-frame orientation becomes one small
+    matmul per env instead of a general quaternion product (b changes only on re-binding)."""
+    w, x, y, z = b
+    return np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])
+
+
 def _transpose_times(c: CubeOrientation, b: CubeOrientation) -> CubeOrientation:
     """The aligned rotation Cᵀ·B (exact integer matrices)."""
     m = tuple(
-        tuple(sum(c.matrix[k][i] * b.matrix[k][j] for k in range(3)) for j in range(3)) for i in range(3)
+        tuple(sum(c.matrix[k][i] * b.matrix[k][j] for k in range(3)) for j in range(3))
+        for i in range(3)
     )
     return CubeOrientation(m)  # type: ignore[arg-type]
 
@@ -147,7 +156,10 @@ def sticker_permutation(binding: CubeOrientation) -> np.ndarray:
     perm = _PERM_CACHE.get(binding)
     if perm is None:
         b = binding.matrix
-        solver_pos = [tuple(sum(b[i][j] * p[i] for i in range(3)) for j in range(3)) for p in FACELET_POSITIONS]
+        solver_pos = [
+            tuple(sum(b[i][j] * p[i] for i in range(3)) for j in range(3))
+            for p in FACELET_POSITIONS
+        ]
         perm = np.array([POSITION_INDEX[p] for p in solver_pos], dtype=np.int64)  # type: ignore[index]
         _PERM_CACHE[binding] = perm
     return perm
@@ -171,8 +183,10 @@ class CubeIds:
         def jid(name: str) -> int:
             j = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, name)
             if j < 0:
-                raise ValueError(f"model has no joint '{name}': it is not a Rubik's cube scene "
-                                 "(see envs/objects/rubiks_cube.xml)")
+                raise ValueError(
+                    f"model has no joint '{name}': it is not a Rubik's cube scene "
+                    "(see envs/objects/rubiks_cube.xml)"
+                )
             return int(j)
 
         cube, hinge = jid("cube_joint"), jid("top_layer_joint")
@@ -180,13 +194,21 @@ class CubeIds:
         stickers = np.array([mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, n) for n in names])
         if (stickers < 0).any():
             raise ValueError(f"model lacks sticker geom '{names[int(np.argmin(stickers))]}'")
-        acts = [a for a in range(m.nu) if m.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT
-                and m.actuator_trnid[a, 0] == hinge]
+        acts = [
+            a
+            for a in range(m.nu)
+            if m.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT
+            and m.actuator_trnid[a, 0] == hinge
+        ]
         fixture = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "cube_fixture")
         return CubeIds(
-            cube_qpos=int(m.jnt_qposadr[cube]), cube_dof=int(m.jnt_dofadr[cube]), hinge_jnt=hinge,
-            hinge_qpos=int(m.jnt_qposadr[hinge]), hinge_dof=int(m.jnt_dofadr[hinge]),
-            stickers=stickers, hinge_actuators=np.array(acts, dtype=np.int64),
+            cube_qpos=int(m.jnt_qposadr[cube]),
+            cube_dof=int(m.jnt_dofadr[cube]),
+            hinge_jnt=hinge,
+            hinge_qpos=int(m.jnt_qposadr[hinge]),
+            hinge_dof=int(m.jnt_dofadr[hinge]),
+            stickers=stickers,
+            hinge_actuators=np.array(acts, dtype=np.int64),
             fixture_mocap=int(m.body_mocapid[fixture]) if fixture >= 0 else -1,
         )
 
@@ -197,7 +219,9 @@ class RubiksCube:
     Methods take the (model, data) pair explicitly so an env may swap its model (ADR geometry).
     """
 
-    def __init__(self, ids: CubeIds, face_tolerance: float = 0.1, rebind_up_cos: float = 0.8) -> None:
+    def __init__(
+        self, ids: CubeIds, face_tolerance: float = 0.1, rebind_up_cos: float = 0.8
+    ) -> None:
         self.ids = ids
         self.face_tolerance = face_tolerance
         self.rebind_up_cos = rebind_up_cos
@@ -213,7 +237,9 @@ class RubiksCube:
         """The solver face on the hinged top layer."""
         return self.binding.face_along((0, 0, 1))
 
-    def reset(self, m: mujoco.MjModel, d: mujoco.MjData, state: CubeState, binding: CubeOrientation) -> None:
+    def reset(
+        self, m: mujoco.MjModel, d: mujoco.MjData, state: CubeState, binding: CubeOrientation
+    ) -> None:
         """New symbolic state and binding; the top layer at its 0° detent, stickers re-coloured."""
         self.state, self.binding, self.binding_quat = state, binding, _quat(binding)
         self.quarter_turns = self.rebinds = self.face_turns = 0
@@ -326,6 +352,16 @@ def face_detent(m: mujoco.MjModel, ids: CubeIds) -> float:
     return float(m.jnt_stiffness[ids.hinge_jnt])
 
 
+def set_face_friction(m: mujoco.MjModel, ids: CubeIds, value: float) -> None:
+    """Write the face friction (N·m) into one env's model (per-episode ADR)."""
+    m.dof_frictionloss[ids.hinge_dof] = value
+
+
+def set_face_detent(m: mujoco.MjModel, ids: CubeIds, value: float) -> None:
+    """Write the detent stiffness (N·m/rad) into one env's model (per-episode ADR)."""
+    m.jnt_stiffness[ids.hinge_jnt] = value
+
+
 # ===================================================================== goals from subgoals
 _ORIENTATIONS = all_orientations()
 _ORIENTATION_QUATS = np.stack([_quat(o) for o in _ORIENTATIONS])
@@ -391,7 +427,10 @@ class SolvePlan:
 
     def on_track(self, state: CubeState) -> bool:
         """The cube is before, or just through, the current subgoal (else: re-plan)."""
-        return state == self.states[min(self.index, len(self.states) - 1)] or state == self.expected_after
+        return (
+            state == self.states[min(self.index, len(self.states) - 1)]
+            or state == self.expected_after
+        )
 
     def advance(self) -> None:
         self.index += 1
@@ -426,8 +465,11 @@ class FaceTurnTask(CubeRotateTask):
         super()._task_init()
         K, s = self.num_envs, self.settings
         self.cube_ids = CubeIds.resolve(self.base_model)
-        self.cubes = [RubiksCube(self.cube_ids, s.face_tolerance, s.rebind_up_cos) for _ in range(K)]
+        self.cubes = [
+            RubiksCube(self.cube_ids, s.face_tolerance, s.rebind_up_cos) for _ in range(K)
+        ]
         self.binding_quat = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (K, 1))
+        self._binding_right = np.tile(np.eye(4), (K, 1, 1))  # q ⊗ binding = M · q, per env
         self.subgoals: list[Subgoal | None] = [None] * K
         self.goal_type = np.full(K, FLIP, dtype=np.int64)
         self.face_target = np.zeros(K)  # hinge progress (rad) a rotate goal asks for
@@ -447,7 +489,7 @@ class FaceTurnTask(CubeRotateTask):
         d.qpos[a + 3 : a + 7] = [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
         d.qvel[self.ids.cube_dof_adr : self.ids.cube_dof_adr + 6] = 0.0
         self.cubes[i].reset(m, d, self._initial_state(i, rng), pose)
-        self.binding_quat[i] = self.cubes[i].binding_quat
+        self._set_binding(i)
         self._start_episode(i, pose)
         self._new_goal(i, rng)
 
@@ -455,6 +497,10 @@ class FaceTurnTask(CubeRotateTask):
         """face_turn: a random state (the stickers do not matter to the physics)."""
         r = random.Random(int(rng.integers(2**62)))
         return CubeState.solved().apply(random_scramble(r, 20))
+
+    def _set_binding(self, i: int) -> None:
+        self.binding_quat[i] = self.cubes[i].binding_quat
+        self._binding_right[i] = right_product_matrix(self.binding_quat[i])
 
     def _start_episode(self, i: int, pose: CubeOrientation) -> None:
         """Hook for cube_solve's planning; nothing to do for face_turn."""
@@ -477,18 +523,21 @@ class FaceTurnTask(CubeRotateTask):
     def _set_goal(self, i: int, subgoal: Subgoal | None, yaw: np.ndarray) -> None:
         """Make `subgoal` env i's goal (None: hold the current pose, e.g. once solved)."""
         cube = self.cubes[i]
-        if subgoal is None:
+        self.subgoals[i] = subgoal
+        if subgoal is None:  # keep the faces aligned in the current pose
             pose, yaw = aligned_pose(cube.solver_quat(self.sim.datas[i]))
-            subgoal = RotateSubgoal(pose.up_face, 1, pose)
+            self.goal_quat[i] = quat_mul(yaw, _quat(pose))
             self.goal_type[i], self.face_target[i] = FLIP, 0.0
         else:
-            self.goal_type[i] = ROTATE if isinstance(subgoal, RotateSubgoal) else FLIP
-            self.face_target[i] = subgoal.layer_angle_z if isinstance(subgoal, RotateSubgoal) else 0.0
-        self.subgoals[i] = subgoal
-        self.goal_quat[i] = subgoal_quat(subgoal, yaw)
+            rotate = isinstance(subgoal, RotateSubgoal)
+            self.goal_quat[i] = subgoal_quat(subgoal, yaw)
+            self.goal_type[i] = ROTATE if rotate else FLIP
+            self.face_target[i] = (
+                subgoal.layer_angle_z if isinstance(subgoal, RotateSubgoal) else 0.0
+            )
         cube.reset_progress()
         self.face_turns[i] = 0
-        self.goal_face_bound[i] = cube.up_face == subgoal.face
+        self.goal_face_bound[i] = subgoal is not None and cube.up_face == subgoal.face
         if self.ids.goal_mocap >= 0:
             self.sim.datas[i].mocap_quat[self.ids.goal_mocap] = self.goal_quat[i]
 
@@ -505,7 +554,7 @@ class FaceTurnTask(CubeRotateTask):
             if cube.update(m, d):
                 mujoco.mj_forward(m, d)  # stickers and layer drawn where the new qpos says
                 edited.append(i)
-                self.binding_quat[i] = cube.binding_quat
+                self._set_binding(i)
                 self.face_turns[i] = cube.face_turns
                 goal = self.subgoals[i]
                 self.goal_face_bound[i] = goal is not None and cube.up_face == goal.face
@@ -538,15 +587,32 @@ class FaceTurnTask(CubeRotateTask):
         return np.zeros(self.num_envs, dtype=bool)
 
     # ----------------------------------------------------------------- state
+    def refresh(self, env_ids: Any = None) -> None:
+        super().refresh(env_ids)
+        # Derived arrays are recomputed once per snapshot, not at every use (a step reads the
+        # cube orientation in the distance, twice, and in the observation).
+        self._derived: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _derived_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(solver-frame orientation [K, 4], hinge angle [K], alignment error [K])."""
+        if self._derived is None:
+            a = self.ids.cube_qpos_adr
+            q = self.qpos[:, self.cube_ids.hinge_qpos]
+            self._derived = (
+                np.matmul(self._binding_right, self.qpos[:, a + 3 : a + 7, None])[:, :, 0],
+                q,
+                np.abs(q - np.round(q / QUARTER) * QUARTER),
+            )
+        return self._derived
+
     def cube_quat(self) -> np.ndarray:
         """[K, 4] world orientation of the cube's own (solver) frame; continuous across re-binds."""
-        a = self.ids.cube_qpos_adr
-        return quat_mul(self.qpos[:, a + 3 : a + 7], self.binding_quat)
+        return self._derived_state()[0]
 
     def _face_progress(self) -> tuple[np.ndarray, np.ndarray]:
         """(hinge angle [K], alignment error [K])."""
-        q = self.qpos[:, self.cube_ids.hinge_qpos]
-        return q, np.abs(q - np.round(q / QUARTER) * QUARTER)
+        _, q, align = self._derived_state()
+        return q, align
 
     # ----------------------------------------------------------------- reward terms
     def _task_distance(self) -> np.ndarray:
@@ -572,10 +638,15 @@ class FaceTurnTask(CubeRotateTask):
         q, align = self._face_progress()
         detent = np.round(q / QUARTER) * QUARTER
         rotate = self.goal_type == ROTATE
-        to_target = np.where(self.goal_face_bound, self.face_target - (self.face_turns * QUARTER + q),
-                             self.face_target)
+        to_target = np.where(
+            self.goal_face_bound,
+            self.face_target - (self.face_turns * QUARTER + q),
+            self.face_target,
+        )
         remaining = np.where(rotate, to_target, detent - q)
-        extra = np.stack([q, remaining, rotate.astype(np.float64), (~rotate).astype(np.float64)], axis=1)
+        extra = np.stack(
+            [q, remaining, rotate.astype(np.float64), (~rotate).astype(np.float64)], axis=1
+        )
         return np.concatenate([super()._policy_obs_clean(), extra], axis=1)
 
     def _task_privileged(self) -> np.ndarray:
@@ -611,8 +682,8 @@ class FaceTurnTask(CubeRotateTask):
     @face_friction.setter
     def face_friction(self, value: float | np.ndarray) -> None:
         v = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_envs,))
-        for m, x in zip(self.sim.models, v):
-            m.dof_frictionloss[self.cube_ids.hinge_dof] = x
+        for m, x in zip(self.sim.models, v, strict=True):
+            set_face_friction(m, self.cube_ids, float(x))
 
     @property
     def face_detent(self) -> np.ndarray:
@@ -622,8 +693,8 @@ class FaceTurnTask(CubeRotateTask):
     @face_detent.setter
     def face_detent(self, value: float | np.ndarray) -> None:
         v = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_envs,))
-        for m, x in zip(self.sim.models, v):
-            m.jnt_stiffness[self.cube_ids.hinge_jnt] = x
+        for m, x in zip(self.sim.models, v, strict=True):
+            set_face_detent(m, self.cube_ids, float(x))
 
 
 # ===================================================================== cube_solve
@@ -653,6 +724,10 @@ class CubeSolveTask(FaceTurnTask):
         else:
             moves = random_scramble(random.Random(int(rng.integers(2**62))), s.scramble_moves)
         return CubeState.solved().apply(moves)
+
+    def _set_binding(self, i: int) -> None:
+        self.binding_quat[i] = self.cubes[i].binding_quat
+        self._binding_right[i] = right_product_matrix(self.binding_quat[i])
 
     def _start_episode(self, i: int, pose: CubeOrientation) -> None:
         self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose)
@@ -689,7 +764,7 @@ class CubeSolveTask(FaceTurnTask):
 
     def _update_cubes(self) -> None:
         super()._update_cubes()
-        for i, (cube, plan) in enumerate(zip(self.cubes, self.plans)):
+        for i, (cube, plan) in enumerate(zip(self.cubes, self.plans, strict=True)):
             if self.solved[i] or plan.on_track(cube.state):
                 continue
             # A quarter turn the plan did not ask for (commits happen only when aligned).
@@ -723,7 +798,9 @@ class RubiksRig:
     `set_pose` flips the cube kinematically (the fixture follows).
     """
 
-    def __init__(self, model: str = "scenes/rubiks_rig.xml", substeps: int = 20, face_tolerance: float = 0.1) -> None:
+    def __init__(
+        self, model: str = "scenes/rubiks_rig.xml", substeps: int = 20, face_tolerance: float = 0.1
+    ) -> None:
         from dexrl.sim.model import compile_model, load_spec
 
         self.model = compile_model(load_spec(model))
@@ -787,7 +864,11 @@ class RubiksRig:
         for _ in range(max_steps):
             self.step()
             settled = abs(float(self.data.qvel[self.ids.hinge_dof])) < 0.05
-            if self.cube.quarter_turns > start and settled and self.cube.alignment_error(self.data) < 0.02:
+            if (
+                self.cube.quarter_turns > start
+                and settled
+                and self.cube.alignment_error(self.data) < 0.02
+            ):
                 return True
         return False
 

@@ -24,28 +24,37 @@ from dexrl.solver import (
     random_scramble,
 )
 from dexrl.solver.geometry import FACELET_POSITIONS, Vec, rotate_quarter
+from dexrl.tasks.registry import make_task
 from dexrl.tasks.rubiks import RubiksRig, SolvePlan, anchor_subgoal
 
 Colour = tuple[float, float, float, float]
 # The 24 whole-cube rotations as move text: 6 choices of what goes up, times 4 turns about it.
-WHOLE_CUBE_ROTATIONS = [f"{a} {b}" for a in ("", "x", "x2", "x'", "z", "z'") for b in ("", "y", "y2", "y'")]
+WHOLE_CUBE_ROTATIONS = [
+    f"{a} {b}" for a in ("", "x", "x2", "x'", "z", "z'") for b in ("", "y", "y2", "y'")
+]
 
 
 # ----------------------------------------------------------------- reading the picture
 def read_stickers(rig: RubiksRig) -> dict[Vec, Colour]:
     """World sticker slot (half-cubie integer units, relative to the cube centre) -> rgba."""
-    m, d = rig.model, rig.data
+    return read_sticker_slots(rig.model, rig.data, np.eye(3))
+
+
+def read_sticker_slots(m: mujoco.MjModel, d: mujoco.MjData, frame: np.ndarray) -> dict[Vec, Colour]:
+    """Sticker slot -> rgba, slots in axes `frame` (3x3, columns = axes in world) about the cube
+    centre, from each sticker geom's world pose and colour (what a camera would see)."""
     centre = d.xpos[m.body("cube").id]
     unit = m.geom("cube_geom").size[0] / 3  # half a cubie
     grid: dict[Vec, Colour] = {}
     for g in range(m.ngeom):
         if not m.geom(g).name.startswith("sticker_"):
             continue
-        rel = (d.geom_xpos[g] - centre) / unit
-        slot = tuple(int(v) for v in np.round(rel))
-        assert np.abs(rel - slot).max() < 0.15, f"sticker {m.geom(g).name} is off its slot: {rel}"
+        rel = frame.T @ (d.geom_xpos[g] - centre) / unit
+        r = np.round(rel).astype(int)
+        slot: Vec = (int(r[0]), int(r[1]), int(r[2]))
+        assert np.abs(rel - r).max() < 0.15, f"sticker {m.geom(g).name} is off its slot: {rel}"
         # The sticker's thin axis (its normal) must point out of the face it sits on.
-        normal = d.geom_xmat[g].reshape(3, 3)[:, int(np.argmin(m.geom_size[g]))]
+        normal = frame.T @ d.geom_xmat[g].reshape(3, 3)[:, int(np.argmin(m.geom_size[g]))]
         face_axis = int(np.argmax(np.abs(slot)))
         assert abs(slot[face_axis]) == 3 and abs(normal[face_axis]) > 0.99
         grid[slot] = tuple(np.round(m.geom_rgba[g], 4))  # type: ignore[assignment]
@@ -78,8 +87,11 @@ def turned_picture(grid: dict[Vec, Colour], direction: int) -> dict[Vec, Colour]
     }
 
 
-def flipped_picture(grid: dict[Vec, Colour], old: CubeOrientation, new: CubeOrientation) -> dict[Vec, Colour]:
+def flipped_picture(
+    grid: dict[Vec, Colour], old: CubeOrientation, new: CubeOrientation
+) -> dict[Vec, Colour]:
     """The picture after the whole cube goes from pose `old` to pose `new` (world rotation new·oldᵀ)."""
+
     def world_rotation(p: Vec) -> Vec:
         body = tuple(sum(old.matrix[i][j] * p[i] for i in range(3)) for j in range(3))  # oldᵀ p
         return tuple(sum(new.matrix[i][j] * body[j] for j in range(3)) for i in range(3))  # type: ignore[return-value]
@@ -127,7 +139,9 @@ def test_200_quarter_turns_with_flips_keep_state_and_picture_equal() -> None:
         expected = turned_picture(expected, direction)
         grid = read_stickers(rig)
         assert grid == expected, f"after turn {k} the stickers differ from the geometry"
-        assert shows_state(grid, rig.cube.state), f"after turn {k} the state differs from the picture"
+        assert shows_state(grid, rig.cube.state), (
+            f"after turn {k} the state differs from the picture"
+        )
         assert rig.cube.state != state_before
         if k % 10 == 0:  # a half-finished turn (to 40°) released: the detent springs it back
             state_after = rig.cube.state
@@ -161,7 +175,9 @@ def test_rebinding_leaves_world_geometry_unchanged() -> None:
         inside = np.zeros(len(pts), dtype=bool)
         for name in ("cube_geom", "top_layer_geom"):
             g = m.geom(name).id
-            local = (pts + d.xpos[m.body("cube").id] - d.geom_xpos[g]) @ d.geom_xmat[g].reshape(3, 3)
+            local = (pts + d.xpos[m.body("cube").id] - d.geom_xpos[g]) @ d.geom_xmat[g].reshape(
+                3, 3
+            )
             inside |= (np.abs(local) <= m.geom_size[g] + 1e-9).all(axis=1)
         return inside
 
@@ -216,3 +232,35 @@ def test_rig_scene_compiles_and_holds_the_cube() -> None:
     assert rig.turn(-1)
     assert np.abs(rig.data.qpos[3:7] - q0).max() < 0.01
     assert mujoco.mj_name2id(rig.model, mujoco.mjtObj.mjOBJ_CAMERA, "front") >= 0
+
+
+def test_hand_fuzz_stickers_follow_state_under_contact() -> None:
+    """Hand with random actions, random torques on the top layer (a rough finger) and on the cube
+    (tumbling it): whenever the layer is seated, the stickers show the symbolic state."""
+    task = make_task("face_turn", num_envs=1, seed=11, autoreset=True)
+    task.reset()
+    m_rng = np.random.default_rng(11)
+    layer = task.base_model.body("top_layer").id
+    cube = task.base_model.body("cube").id
+
+    def rough_fingers() -> None:
+        d = task.sim.datas[0]
+        d.xfrc_applied[:] = 0.0
+        axis = d.xmat[layer].reshape(3, 3)[:, 2]
+        d.xfrc_applied[layer, 3:] = axis * m_rng.choice([-0.05, 0.0, 0.05])  # N·m
+        if m_rng.random() < 0.1:
+            d.xfrc_applied[cube, 3:] = m_rng.normal(0.0, 0.05, 3)
+
+    task.pre_physics_hooks.append(rough_fingers)
+    checked = turns = rebinds = 0
+    for _ in range(400):
+        r = task.step(m_rng.uniform(-1, 1, (1, task.action_dim)))
+        if r.info.get("episode_done", [False])[0]:  # the cube fell: count the episode's events
+            turns, rebinds = turns + r.info["quarter_turns"][0], rebinds + r.info["rebinds"][0]
+        m, d, c = task.sim.models[0], task.sim.datas[0], task.cubes[0]
+        if c.alignment_error(d) < 0.02:
+            grid = read_sticker_slots(m, d, d.xmat[cube].reshape(3, 3))
+            assert shows_state(grid, c.state)
+            checked += 1
+    turns, rebinds = turns + task.cubes[0].quarter_turns, rebinds + task.cubes[0].rebinds
+    assert checked > 50 and turns > 30 and rebinds > 5, (checked, turns, rebinds)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from dexrl.config import load_env_config
 from dexrl.solver import (
     CubeOrientation,
     CubeState,
@@ -33,7 +34,6 @@ from dexrl.tasks.rubiks import (
     RubiksSettings,
     rubiks_settings,
 )
-from dexrl.config import load_env_config
 
 BLOCK_OBS_DIM = 74  # cube_rotate's policy observation
 
@@ -50,8 +50,12 @@ def oracle_step(task: FaceTurnTask) -> dict:
     else:
         task.set_cube_orientation(0, task.goal_quat[0])
     r = task.step(np.zeros((1, task.action_dim)))
-    return {"reward": r.reward[0], "terminated": r.terminated[0], "truncated": r.truncated[0],
-            **{k: v[0] for k, v in r.info.items()}}
+    return {
+        "reward": r.reward[0],
+        "terminated": r.terminated[0],
+        "truncated": r.truncated[0],
+        **{k: v[0] for k, v in r.info.items()},
+    }
 
 
 # ----------------------------------------------------------------- API
@@ -95,13 +99,12 @@ def test_face_friction_and_detent_are_model_fields() -> None:
     assert all(m.jnt_stiffness[jnt] == 0.08 for m in task.sim.models)
 
 
-def test_settings_come_from_config_fields_when_present() -> None:
-    cfg = load_env_config("cube_solve")
-    assert rubiks_settings(cfg, RubiksSettings(scramble_moves=7)).scramble_moves == 7
-    cfg.scramble = "R U"  # type: ignore[attr-defined]  # a future EnvConfig field
-    assert rubiks_settings(cfg, RubiksSettings()).scramble == "R U"
+def test_settings_come_from_the_env_config() -> None:
+    cfg = load_env_config("cube_solve", {"scramble_moves": 7, "scramble": "R U"})
+    settings = rubiks_settings(cfg, RubiksSettings())
+    assert settings.scramble_moves == 7 and settings.scramble == "R U"
     with pytest.raises(ValueError, match="bad move token"):
-        rubiks_settings(load_env_config("cube_solve"), RubiksSettings(scramble="R Q"))
+        rubiks_settings(load_env_config("cube_solve", {"scramble": "R Q"}), RubiksSettings())
 
 
 # ----------------------------------------------------------------- face_turn
@@ -198,8 +201,10 @@ def test_fair_scramble_subgoal_counts() -> None:
     executed = count_subgoals(plan_subgoals(scramble, CubeOrientation.identity()))
     solution = solve(CubeState.solved().apply(scramble))
     solving = count_subgoals(plan_subgoals(solution, CubeOrientation.identity()))
-    print(f"\nfair scramble executed from U up: {executed}; "
-          f"Kociemba solution ({len(solution)} moves): {solving}")
+    print(
+        f"\nfair scramble executed from U up: {executed}; "
+        f"Kociemba solution ({len(solution)} moves): {solving}"
+    )
     # Half turns are two quarter-turn subgoals; every move but a first U needs a flip.
     assert executed["rotations"] == 26  # [R]: 26 rotations (and 17 flips starting with L up)
     assert executed["flips"] == 18
