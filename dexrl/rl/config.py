@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Literal, TypeVar
 
-LR_SCHEDULES = ("constant", "linear")
+LR_SCHEDULES = ("constant", "linear", "adaptive")
 MODEL_KINDS = ("mlp", "lstm")
 ACTIVATIONS = ("elu", "relu", "tanh")
 
@@ -30,8 +30,12 @@ class PPOConfig:
     """PPO ratio clip epsilon [D]/[R] (FACTS.md)."""
     lr: float = 3e-4
     """Adam learning rate [D]/[R] (FACTS.md)."""
-    lr_schedule: Literal["constant", "linear"] = "constant"
-    """"constant", or "linear" decay to 0 over training (driven by `PPOLearner.set_progress`)."""
+    lr_schedule: Literal["constant", "linear", "adaptive"] = "constant"
+    """"constant"; "linear" decay to 0 over training (driven by `PPOLearner.set_progress`);
+    "adaptive": after each update divide lr by 1.5 when its KL exceeded 2 x desired_kl, multiply
+    by 1.5 when it was below desired_kl / 2 (the KL-adaptive rule GPU in-hand trainers use)."""
+    desired_kl: float = 0.016
+    """KL per update the "adaptive" schedule aims at."""
     adam_eps: float = 1e-5
     """Adam epsilon; 1e-5 (not torch's 1e-8) is the usual PPO choice, it damps tiny-variance steps."""
     entropy_coef: float = 0.01
@@ -64,6 +68,7 @@ class PPOConfig:
         _positive("clip", self.clip)
         _positive("lr", self.lr)
         _one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _positive("desired_kl", self.desired_kl)
         _positive("adam_eps", self.adam_eps)
         _non_negative("entropy_coef", self.entropy_coef)
         _positive("value_coef", self.value_coef)

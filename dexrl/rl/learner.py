@@ -81,6 +81,7 @@ class PPOLearner:
         # checkpoint can restore it exactly.
         self.generator = torch.Generator().manual_seed(seed)
         self.progress = 0.0
+        self.lr_scale = 1.0  # the "adaptive" schedule's factor on ppo.lr
         self.iteration = 0
 
     # ------------------------------------------------------------------ the update
@@ -118,7 +119,19 @@ class PPOLearner:
         metrics["explained_variance"] = explained_variance(values, returns)
         metrics["learner_time_s"] = time.perf_counter() - start
         self.iteration += 1
+        self._adapt_lr(metrics["update_kl"])
         return metrics
+
+    def _adapt_lr(self, kl: float) -> None:
+        """The "adaptive" schedule: keep the KL of each update near `desired_kl`."""
+        if self.ppo.lr_schedule != "adaptive" or not np.isfinite(kl):
+            return
+        if kl > 2.0 * self.ppo.desired_kl:
+            self.lr_scale = max(self.lr_scale / 1.5, 1e-3)
+        elif kl < 0.5 * self.ppo.desired_kl:
+            self.lr_scale = min(self.lr_scale * 1.5, 10.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.ppo.lr * self.lr_scale
 
     def _check_batch(self, batch: RolloutBatch) -> None:
         found = {
@@ -294,7 +307,7 @@ class PPOLearner:
     def set_progress(self, fraction: float) -> None:
         """Tell the learner how far training is (0 -> 1); drives the "linear" lr decay."""
         self.progress = min(max(float(fraction), 0.0), 1.0)
-        scale = 1.0 - self.progress if self.ppo.lr_schedule == "linear" else 1.0
+        scale = {"linear": 1.0 - self.progress, "adaptive": self.lr_scale}.get(self.ppo.lr_schedule, 1.0)
         for group in self.optimizer.param_groups:
             group["lr"] = self.ppo.lr * scale
 
@@ -323,6 +336,7 @@ class PPOLearner:
             "return_rms": _rms_to_tensors(self.return_rms),
             "generator_state": self.generator.get_state(),
             "progress": self.progress,
+            "lr_scale": self.lr_scale,
             "iteration": self.iteration,
         }
         return _to_cpu(state)
@@ -349,6 +363,7 @@ class PPOLearner:
         self.return_rms.load_state_dict(state["return_rms"])
         self.generator.set_state(state["generator_state"])
         self.iteration = int(state["iteration"])
+        self.lr_scale = float(state.get("lr_scale", 1.0))
         self.set_progress(float(state["progress"]))
 
 

@@ -204,3 +204,20 @@ def test_cuda_learner_matches_cpu(kind: str) -> None:
         torch.testing.assert_close(gpu.actor_state()[key], value, rtol=1e-3, atol=1e-4)
     # A GPU checkpoint loads on a CPU-only learner (tensors are saved on CPU).
     PPOLearner(DO, DC, A, ppo, MODELS[kind], device="cpu").load_state_dict(_roundtrip(gpu))
+
+
+def test_adaptive_lr_schedule_follows_the_update_kl() -> None:
+    # A huge step size moves the policy far (KL >> 2 x desired): lr is divided by 1.5.
+    big = make_learner(lr=3e-2, lr_schedule="adaptive", desired_kl=1e-4)
+    m = big.update(synthetic_batch(big, 0))
+    assert m["update_kl"] > 2e-4
+    assert big.optimizer.param_groups[0]["lr"] == pytest.approx(3e-2 / 1.5)
+    # A tiny step barely moves it (KL << desired / 2): lr is multiplied by 1.5.
+    small = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0)
+    m = small.update(synthetic_batch(small, 0))
+    assert m["update_kl"] < 0.5
+    assert small.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5)
+    # The factor survives a checkpoint round trip.
+    restored = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0, seed=3)
+    restored.load_state_dict(_roundtrip(small))
+    assert restored.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5)
