@@ -27,7 +27,8 @@ import time
 import mujoco
 import numpy as np
 
-from dexrl.adr import PARAM_SPECS, ADRConfig, ADRState, load_adr_config
+from dexrl.adr import PARAM_SPECS, ADRConfig, ADRState, ParamConfig, get_spec, load_adr_config
+from dexrl.adr.apply import APPLIERS, CUBE_EDGE_QUANTUM
 from dexrl.adr.randomizer import EpisodeRandomizer
 from dexrl.tasks.registry import make_task
 
@@ -38,16 +39,37 @@ def pin_one_core() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def make_randomizer(adr: str, seed: int) -> EpisodeRandomizer | None:
-    """None for "none"; "auto-wide" = ADR with every range at its full hard limits."""
+def attach_randomizer(task, adr: str, seed: int) -> EpisodeRandomizer | None:  # type: ignore[no-untyped-def]
+    """None for "none"; "auto-wide" = ADR with every range at its full hard limits (parameters
+    the task cannot take, e.g. cube ones on reach, disabled) and every cube size compiled."""
     if adr == "none":
         return None
-    if adr != "auto-wide":
-        return EpisodeRandomizer(load_adr_config(adr), seed=seed)
-    cfg = ADRConfig(mode="auto", seed=seed)
-    saved = ADRState(cfg).to_json()
-    saved["ranges"] = {s.name: list(cfg.hard_limits(s)) for s in PARAM_SPECS}
-    return EpisodeRandomizer(cfg, state=ADRState.from_json(saved, cfg))
+    if adr == "auto-wide":
+        usable = {s.name: ParamConfig(enabled=not (APPLIERS[s.name].needs_cube and task.ids.cube_body < 0))
+                  for s in PARAM_SPECS}  # fmt: skip
+        cfg = ADRConfig(mode="auto", seed=seed, params=usable)
+        saved = ADRState(cfg).to_json()
+        saved["ranges"] = {s.name: list(cfg.hard_limits(s)) for s in PARAM_SPECS}
+        randomizer = EpisodeRandomizer(cfg, state=ADRState.from_json(saved, cfg))
+    else:
+        randomizer = EpisodeRandomizer(load_adr_config(adr), seed=seed)
+    randomizer.attach(task)
+    return randomizer
+
+
+def warm_cube_sizes(randomizer: EpisodeRandomizer) -> list[float]:
+    """Compile every cube size of the hard-limit range now (a worker does it once per size over
+    its life, ~1 ms each), so the timed runs measure the steady state. Returns the times (s)."""
+    ctx, spec = randomizer.context, get_spec("cube_size")
+    if ctx is None or "cube_size" not in randomizer.active:
+        return []
+    lo, hi = (float(spec.to_value(ctx.cube_edge, lam)) for lam in spec.hard_limits)
+    times = []
+    for k in range(round(lo / CUBE_EDGE_QUANTUM), round(hi / CUBE_EDGE_QUANTUM) + 1):
+        t0 = time.perf_counter()
+        ctx.calibrated_for_edge(k * CUBE_EDGE_QUANTUM)
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def timed_resets(task, times: list[float]) -> None:  # type: ignore[no-untyped-def]
@@ -64,16 +86,20 @@ def timed_resets(task, times: list[float]) -> None:  # type: ignore[no-untyped-d
 
 def env_rate(
     env: str, num_envs: int, steps: int, seed: int, overrides: dict, adr: str = "none",
-    reset_times: list[float] | None = None,
+    split: dict[str, float] | None = None,
 ) -> tuple[float, list]:
-    """Physics steps/s of the task; returns the control targets it sent, for the raw replay."""
+    """Physics steps/s of the task; returns the control targets it sent, for the raw replay.
+
+    `split` (optional) receives the seconds inside `mj_step` ("physics_s"), all seconds
+    ("total_s"), the episodes that ended and the mean solver iterations per physics step.
+    """
     task = make_task(env, num_envs=num_envs, seed=seed, overrides=overrides)
-    randomizer = make_randomizer(adr, seed)
+    randomizer = attach_randomizer(task, adr, seed)
     if randomizer is not None:
-        randomizer.attach(task)
+        warm_cube_sizes(randomizer)
     task.reset()
-    if reset_times is not None:
-        timed_resets(task, reset_times)
+    if split is not None:
+        _measure_physics(task, split)
     rng = np.random.default_rng(seed)
     actions = rng.uniform(-1, 1, (steps, num_envs, task.action_dim))
     # For the raw replay: (state at an episode start or None, control targets) per step.
@@ -87,7 +113,29 @@ def env_rate(
         elapsed += time.perf_counter() - t0
         if record:
             sent.append((start, task.targets[0].copy()))
+    if split is not None:
+        split["total_s"] = elapsed
+        split["solver_iterations"] /= steps * num_envs
     return steps * num_envs * task.cfg.substeps / elapsed, sent
+
+
+def _measure_physics(task, split: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+    """Time the batched physics of `task` and count resets and solver iterations into `split`."""
+    split.update(physics_s=0.0, episodes=0.0, solver_iterations=0.0)
+    step, reset_env = task.sim.step, task.reset_env
+
+    def timed_step(ctrl: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        step(ctrl)
+        split["physics_s"] += time.perf_counter() - t0
+        # Iterations of the last physics step of the control step (a sample of the solver work).
+        split["solver_iterations"] += sum(int(d.solver_niter[0]) for d in task.sim.datas)
+
+    def counted_reset(i: int) -> None:
+        split["episodes"] += 1
+        reset_env(i)
+
+    task.sim.step, task.reset_env = timed_step, counted_reset
 
 
 def raw_rate(env: str, seed: int, controls: list, overrides: dict) -> float:
@@ -127,44 +175,67 @@ def summarize(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
-def reset_cost_ms(env: str, adr: str, resets: int, seed: int, overrides: dict) -> dict[str, float]:
-    """min/median/max ms of one reset_env on a fresh task (cold cube-size cache included)."""
+def reset_cost_ms(env: str, adr: str, resets: int, seed: int, overrides: dict) -> tuple[dict, dict]:
+    """min/median/max ms of one reset_env (cube sizes compiled beforehand), and of compiling
+    one cube size (empty for adr=none)."""
     task = make_task(env, num_envs=16, seed=seed, overrides=overrides)
-    randomizer = make_randomizer(adr, seed)
-    if randomizer is not None:
-        randomizer.attach(task)
+    randomizer = attach_randomizer(task, adr, seed)
+    compiles = warm_cube_sizes(randomizer) if randomizer is not None else []
     task.reset()
     times: list[float] = []
     timed_resets(task, times)
     for k in range(resets):
         task.reset_env(k % task.num_envs)
-    return summarize([1e3 * t for t in times])
+    compile_ms = summarize([1e3 * t for t in compiles]) if compiles else {}
+    return summarize([1e3 * t for t in times]), compile_ms
 
 
 def compare_adr(args: argparse.Namespace, overrides: dict) -> dict:
     """Batched throughput with adr=none vs adr=auto at full hard limits, and the reset cost."""
     rates: dict[str, list[float]] = {"none": [], "auto-wide": []}
+    splits: dict[str, list[dict[str, float]]] = {"none": [], "auto-wide": []}
     for r in range(args.repeats):
         for adr in rates:
-            rate, _ = env_rate(args.env, args.batch, args.adr_steps, seed=r, overrides=overrides, adr=adr)
+            split: dict[str, float] = {}
+            rate, _ = env_rate(args.env, args.batch, args.adr_steps, seed=r, overrides=overrides,
+                               adr=adr, split=split)
             rates[adr].append(rate)
+            splits[adr].append(split)
         ratio = rates["auto-wide"][-1] / rates["none"][-1]
         print(f"repeat {r}: batched x{args.batch}, {args.adr_steps} steps: adr none "
               f"{rates['none'][-1]:,.0f} | adr auto (full limits) {rates['auto-wide'][-1]:,.0f} "
               f"physics steps/s ({ratio:.3f})")
     ratios = [a / n for a, n in zip(rates["auto-wide"], rates["none"], strict=True)]
-    reset_ms = reset_cost_ms(args.env, "auto-wide", args.adr_resets, 0, overrides)
-    reset_ms_none = reset_cost_ms(args.env, "none", args.adr_resets, 0, overrides)
-    print(f"adr_throughput_ratio {statistics.median(ratios):.3f} (median of {args.repeats}); "
-          f"reset_ms min/median/max {reset_ms['min']:.2f}/{reset_ms['median']:.2f}/"
-          f"{reset_ms['max']:.2f} (adr=none: median {reset_ms_none['median']:.2f})")
+    # Where the time goes: the randomized physics itself (harder contacts, more solver
+    # iterations) vs the Python work ADR adds around it (resets, noise, perturbations).
+    pairs = list(zip(splits["auto-wide"], splits["none"], strict=True))
+    physics_ratio = [n["physics_s"] / a["physics_s"] for a, n in pairs]
+    overhead = [((a["total_s"] - a["physics_s"]) - (n["total_s"] - n["physics_s"])) / a["total_s"]
+                for a, n in pairs]  # fmt: skip
+    reset_ms, compile_ms = reset_cost_ms(args.env, "auto-wide", args.adr_resets, 0, overrides)
+    reset_ms_none, _ = reset_cost_ms(args.env, "none", args.adr_resets, 0, overrides)
+    print(f"adr_throughput_ratio {statistics.median(ratios):.3f} (median of {args.repeats}): "
+          f"physics alone {statistics.median(physics_ratio):.3f} (solver iterations per step "
+          f"{statistics.median(s['solver_iterations'] for s in splits['none']):.2f} -> "
+          f"{statistics.median(s['solver_iterations'] for s in splits['auto-wide']):.2f}), "
+          f"ADR's Python work {100 * statistics.median(overhead):.1f}% of the run")
+    print(f"reset_ms min/median/max {reset_ms['min']:.2f}/{reset_ms['median']:.2f}/"
+          f"{reset_ms['max']:.2f} (adr=none: median {reset_ms_none['median']:.2f}); "
+          f"one cube size compiled once per worker: median {compile_ms.get('median', 0):.2f} ms")
     return {
         "batched_adr_none_physics_steps_per_s": summarize(rates["none"]),
         "batched_adr_auto_physics_steps_per_s": summarize(rates["auto-wide"]),
         "adr_throughput_ratio": summarize(ratios),
         "adr_steps": args.adr_steps,
+        "adr_physics_time_ratio": summarize(physics_ratio),
+        "adr_python_overhead_fraction": summarize(overhead),
+        "episodes_ended": {k: summarize([s["episodes"] for s in v]) for k, v in splits.items()},
+        "solver_iterations_per_step": {
+            k: summarize([s["solver_iterations"] for s in v]) for k, v in splits.items()
+        },
         "reset_ms": reset_ms,
         "reset_ms_none": reset_ms_none,
+        "cube_size_compile_ms": compile_ms,
         "resets": args.adr_resets,
     }
 

@@ -1,6 +1,8 @@
 """Domain randomization: parameter registry, configs (none / manual / auto) and the ADR state.
 
-Pure numpy: applying λ to a MuJoCo model happens on the simulator side.
+Pure numpy here; applying λ to the simulation (MuJoCo) is `dexrl.adr.apply` (one apply function
+per parameter) and `dexrl.adr.randomizer.EpisodeRandomizer` (per env, per episode), imported
+explicitly so the algorithm stays importable without MuJoCo.
 """
 
 from dexrl.adr.algorithm import ENTROPY_WIDTH_FLOOR, ADRState, EpisodeAssignment

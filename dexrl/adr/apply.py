@@ -10,8 +10,8 @@ Rules every apply function follows:
   from (the task's `base_model`, or the cached model of env i's cube size), so values never
   compound over episodes.
 - Model fields go into env i's own MjModel (`task.sim.models[i]`, DESIGN.md decision 2). Cube size
-  is geometry and goes through MjSpec + `compile()` (cached per quantized size); that gives env i a
-  fresh model, so every other field is written after it.
+  is geometry and goes through MjSpec + `compile()` (cached per quantized size); it resets env i's
+  model to the calibrated model of that size, so every other field is written after it.
 - Functions run in registry order, which is also the dependency order: cube damping and the
   perturbation scales read the (randomized) cube mass, cube size and gravity written before them.
 - Control-loop parameters (latency, action noise, observation noise) go into the task's per-env
@@ -22,6 +22,7 @@ Rules every apply function follows:
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,8 +128,8 @@ class ApplyContext:
         self.compiles = 0
         # w·λ of [cube slide, cube spin/roll, robot slide, robot spin/roll] (see _write_friction).
         self.friction_log_scale = np.zeros((K, 4))
-        self.force_std = np.zeros(K)  # N, per env, redrawn each control step by perturb()
-        self.torque_std = np.zeros(K)  # N·m
+        # Std of the random wrench on each env's cube: force (N) ×3, torque (N·m) ×3.
+        self.perturbation_std = np.zeros((K, 6))
         self._obs_levels: tuple[np.ndarray, np.ndarray] | None = None
 
     # --- running the apply functions ----------------------------------------------------------
@@ -195,10 +196,8 @@ class ApplyContext:
     def perturb(self) -> None:
         """Random force and torque on the cube, redrawn every control step (held over it)."""
         task, body = self.task, self.index.cube_body
-        for i in np.flatnonzero((self.force_std > 0) | (self.torque_std > 0)):
-            z = task.rngs[i].standard_normal(6)
-            task.sim.datas[i].xfrc_applied[body, :3] = self.force_std[i] * z[:3]
-            task.sim.datas[i].xfrc_applied[body, 3:] = self.torque_std[i] * z[3:]
+        for i in np.flatnonzero(self.perturbation_std.any(axis=1)):
+            task.sim.datas[i].xfrc_applied[body] = self.perturbation_std[i] * task.rngs[i].standard_normal(6)
 
     # --- observation noise levels -------------------------------------------------------------
 
@@ -233,14 +232,20 @@ _STAT_FIELDS = ("meaninertia", "meanmass", "meansize", "extent", "center")
 
 def _differing_fields(base: mujoco.MjModel, other: mujoco.MjModel) -> frozenset[str] | None:
     """Names of `other`'s array fields that differ from `base`'s; None if any size differs."""
-    names = [n for n in dir(base) if not n.startswith("_")]
-    sizes = [n for n in names if isinstance(getattr(base, n), int)]
+    sizes, arrays = _model_field_names()
     if any(getattr(base, n) != getattr(other, n) for n in sizes):
         return None
-    arrays = [n for n in names if isinstance(getattr(base, n), np.ndarray)]
-    return frozenset(
-        n for n in arrays if not np.array_equal(getattr(base, n), getattr(other, n), equal_nan=True)
-    )
+    # Byte comparison: exact, NaN-safe and ~5x cheaper than np.array_equal over ~500 fields.
+    return frozenset(n for n in arrays if getattr(base, n).tobytes() != getattr(other, n).tobytes())
+
+
+@functools.cache
+def _model_field_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(integer size fields, array fields) of mujoco.MjModel."""
+    model = mujoco.MjModel.from_xml_string("<mujoco/>")
+    names = [n for n in dir(model) if not n.startswith("_")]
+    sizes = tuple(n for n in names if isinstance(getattr(model, n), int))
+    return sizes, tuple(n for n in names if isinstance(getattr(model, n), np.ndarray))
 
 
 # --- the apply functions, in registry order ---------------------------------------------------
@@ -353,12 +358,12 @@ def _cube_weight(ctx: ApplyContext, i: int) -> float:
 
 
 def _cube_force_perturbation(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
-    ctx.force_std[i] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i)
+    ctx.perturbation_std[i, :3] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i)
 
 
 def _cube_torque_perturbation(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
     edge = 2.0 * float(ctx.model(i).geom_size[ctx.index.cube_geoms[0], 0])
-    ctx.torque_std[i] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i) * edge
+    ctx.perturbation_std[i, 3:] = float(spec.to_value(0.0, lam)) * _cube_weight(ctx, i) * edge
 
 
 # --- calibrated values, for value-unit ADR metrics --------------------------------------------

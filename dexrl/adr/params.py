@@ -1,9 +1,9 @@
 """The randomizable physics parameters: one `ParamSpec` entry per parameter.
 
 This module only *describes* parameters (how λ maps to a value, the hard limits, the unit); the
-MuJoCo side that writes the value into an MjModel lives with the simulator. To add a parameter
-(e.g. the Rubik's cube's `face_friction`), add one entry to `PARAM_SPECS` and implement its
-application on the env side; the ADR algorithm, configs and metrics pick it up by name.
+MuJoCo side that writes the value into an env's MjModel is `dexrl.adr.apply.APPLIERS`. To add a
+parameter (e.g. the Rubik's cube's `face_friction`), add one entry to `PARAM_SPECS` and one
+apply function there; the ADR algorithm, configs and metrics pick it up by name.
 
 λ convention [R §5]: every parameter has a dimensionless λ; λ = 0 is the calibrated (nominal)
 model, and ADR ranges start there (φ_L = φ_H = 0, FACTS.md "ADR"). Two mappings:
@@ -108,14 +108,17 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         name="cube_friction_slide",
-        description="sliding friction (geom friction[0]) of the cube's geoms",
+        description="sliding friction (geom friction[0]), the cube's factor of the hand–cube "
+        "contact (MuJoCo takes the max of two geoms, so cube and robot factors multiply and are "
+        "written into both: dexrl.adr.apply._write_friction)",
         mapping="multiplicative",
         hard_limits=_UNIT_LOG,
         unit="1",
     ),
     ParamSpec(
         name="cube_friction_spin_roll",
-        description="torsional and rolling friction (geom friction[1:3]) of the cube's geoms",
+        description="torsional and rolling friction (geom friction[1:3]), the cube's factor "
+        "(multiplies the robot's, see cube_friction_slide)",
         mapping="multiplicative",
         hard_limits=_UNIT_LOG,
         unit="m",
@@ -134,14 +137,16 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     # --- the robot --------------------------------------------------------------------------
     ParamSpec(
         name="robot_friction_slide",
-        description="sliding friction (geom friction[0]) of all hand geoms",
+        description="sliding friction (geom friction[0]), the hand's factor of the hand–cube "
+        "contact (multiplies the cube's, see cube_friction_slide)",
         mapping="multiplicative",
         hard_limits=_UNIT_LOG,
         unit="1",
     ),
     ParamSpec(
         name="robot_friction_spin_roll",
-        description="torsional and rolling friction (geom friction[1:3]) of all hand geoms",
+        description="torsional and rolling friction (geom friction[1:3]), the hand's factor "
+        "(multiplies the cube's, see cube_friction_slide)",
         mapping="multiplicative",
         hard_limits=_UNIT_LOG,
         unit="m",
