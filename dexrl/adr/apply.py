@@ -395,6 +395,28 @@ class Applier:
     """The task's model must have a cube (a `cube_joint` free joint)."""
     changes_inertia: bool = False
     """Writes mass, inertia or armature: MuJoCo's derived constants are recomputed after."""
+    needs_rubiks: bool = False
+    """The task must be a Rubik's cube task (it has `cube_ids` with a top-layer hinge)."""
+
+
+def _face(setter_name: str) -> ApplyFn:
+    def apply(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
+        from dexrl.tasks import rubiks
+
+        ids = ctx.task.cube_ids
+        nominal = getattr(rubiks, setter_name.replace("set_", ""))(ctx.calibrated[i], ids)
+        getattr(rubiks, setter_name)(ctx.task.sim.models[i], ids, float(spec.to_value(nominal, lam)))
+
+    return apply
+
+
+def _face_nominal(getter_name: str) -> NominalFn:
+    def nominal(ctx: ApplyContext) -> float:
+        from dexrl.tasks import rubiks
+
+        return float(getattr(rubiks, getter_name)(ctx.task.base_model, ctx.task.cube_ids))
+
+    return nominal
 
 
 APPLIERS: dict[str, Applier] = {
@@ -440,33 +462,44 @@ APPLIERS: dict[str, Applier] = {
     "obs_noise_uncorrelated": Applier(_obs_noise(1)),
     "cube_force_perturbation": Applier(_cube_force_perturbation, needs_cube=True),
     "cube_torque_perturbation": Applier(_cube_torque_perturbation, needs_cube=True),
+    "face_friction": Applier(_face("set_face_friction"), _face_nominal("face_friction"), needs_rubiks=True),
+    "face_detent": Applier(_face("set_face_detent"), _face_nominal("face_detent"), needs_rubiks=True),
 }
 """Parameter name → how it is applied; one entry per entry of `PARAM_SPECS`."""
+
+
+def unsupported_reason(name: str, task: Any) -> str | None:
+    """Why parameter `name` cannot be applied to `task`, or None when it can."""
+    applier = APPLIERS.get(name)
+    if applier is None:
+        return "it has no apply function in dexrl.adr.apply.APPLIERS"
+    if applier.needs_cube and task.ids.cube_body < 0:
+        return f"it needs a cube, and task {task.cfg.task!r} ({task.cfg.model}) has none"
+    if applier.needs_rubiks and not hasattr(task, "cube_ids"):
+        return f"it needs the Rubik's cube, and task {task.cfg.task!r} has none"
+    cube_bodies = np.count_nonzero(task.base_model.body_rootid == task.ids.cube_body)
+    if name == "cube_size" and cube_bodies > 1:
+        return (
+            f"it resizes a one-body cube (set_cube_half_size); the cube of {task.cfg.model} "
+            "has child bodies (a hinged layer)"
+        )
+    if name.startswith("obs_noise_"):
+        try:
+            obs_noise_levels(task.cfg.task, task.obs_dim)
+        except ValueError as err:
+            return str(err)
+    return None
 
 
 def check_appliers(names: Iterable[str], task: Any) -> None:
     """Fail with a clear message when a parameter to randomize cannot be applied to `task`."""
     for name in names:
-        applier = APPLIERS.get(name)
-        if applier is None:
+        reason = unsupported_reason(name, task)
+        if reason is not None:
             raise ValueError(
-                f"ADR parameter {name!r} has no apply function in dexrl.adr.apply.APPLIERS; "
-                f"add one or disable it (adr.params.{name}.enabled=false)"
+                f"ADR parameter {name!r} cannot be randomized here: {reason}; "
+                f"disable it (adr.params.{name}.enabled=false)"
             )
-        if applier.needs_cube and task.ids.cube_body < 0:
-            raise ValueError(
-                f"ADR parameter {name!r} needs a cube, but task {task.cfg.task!r} "
-                f"({task.cfg.model}) has none; disable it (adr.params.{name}.enabled=false)"
-            )
-        cube_bodies = np.count_nonzero(task.base_model.body_rootid == task.ids.cube_body)
-        if name == "cube_size" and cube_bodies > 1:
-            raise ValueError(
-                f"ADR parameter 'cube_size' resizes a one-body cube (set_cube_half_size); the cube "
-                f"of {task.cfg.model} has child bodies (a hinged layer) and needs its own resize; "
-                "disable it (adr.params.cube_size.enabled=false)"
-            )
-        if name.startswith("obs_noise_"):
-            obs_noise_levels(task.cfg.task, task.obs_dim)  # raises if the layout is unknown
 
 
 def scalar_nominals(ctx: ApplyContext, names: Iterable[str]) -> dict[str, float]:
@@ -474,7 +507,7 @@ def scalar_nominals(ctx: ApplyContext, names: Iterable[str]) -> dict[str, float]
     out = {}
     for name in names:
         applier = APPLIERS.get(name)
-        if applier is None or applier.nominal is None:
+        if applier is None or applier.nominal is None or unsupported_reason(name, ctx.task):
             continue
         values = np.unique(np.asarray(applier.nominal(ctx), dtype=float))
         if values.size == 1:

@@ -262,6 +262,21 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         unit="m·g·edge",
         nominal=0.0,
     ),
+    # Rubik's cube only (tasks face_turn, cube_solve; [R] randomizes the cube's own friction):
+    ParamSpec(
+        name="face_friction",
+        description="dry friction of the Rubik's cube top-layer hinge (dof_frictionloss)",
+        mapping="multiplicative",
+        hard_limits=(-1.5, 1.5),  # x[0.22, 4.5]
+        unit="N·m",
+    ),
+    ParamSpec(
+        name="face_detent",
+        description="stiffness of the detent spring pulling the top layer to the nearest 90°",
+        mapping="multiplicative",
+        hard_limits=(-1.5, 1.5),  # x[0.22, 4.5]
+        unit="N·m/rad",
+    ),
 )
 """The registry, in a fixed order (the order λs are drawn in, so it is part of determinism:
 append new parameters at the end to keep seeded runs reproducible)."""

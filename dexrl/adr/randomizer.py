@@ -142,3 +142,26 @@ class EpisodeRandomizer:
         if self.actor is None and hasattr(self.state, "metrics"):
             return self.state.metrics()  # type: ignore[no-any-return]
         return {}
+
+
+def config_for_task(cfg: ADRConfig, task: Any) -> tuple[ADRConfig, dict[str, str]]:
+    """`cfg` with the parameters this task cannot randomize disabled, and why each was.
+
+    `adr=auto` then works on every env: the cube parameters are dropped for `reach`, the Rubik's
+    face parameters for the block, `cube_size` for the hinged Rubik's cube. Disabled parameters
+    stay at their calibrated value and do not count in the ADR entropy.
+    """
+    import dataclasses
+
+    from dexrl.adr.apply import unsupported_reason
+    from dexrl.adr.config import ParamConfig
+
+    dropped = {
+        name: reason
+        for name in PARAM_NAMES
+        if cfg.is_randomized(name) and (reason := unsupported_reason(name, task)) is not None
+    }
+    params = dict(cfg.params)
+    for name in dropped:
+        params[name] = dataclasses.replace(params.get(name, ParamConfig()), enabled=False)
+    return dataclasses.replace(cfg, params=params), dropped

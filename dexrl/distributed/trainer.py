@@ -64,6 +64,7 @@ class Trainer:
         self.seed = seed
         self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
         checkpoint = load_checkpoint(_checkpoint_dir(resume)) if resume else None
+        adr, self.adr_dropped = _adr_for_task(adr, env)
         init_ray(ray_cfg)
         self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         self.num_workers = _num_workers(train.num_workers)
@@ -85,6 +86,8 @@ class Trainer:
             self.counters.update(checkpoint["counters"])
             torch.set_rng_state(checkpoint["torch_rng"])
         self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None)
+        for name, reason in self.adr_dropped.items():
+            self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
         self._pending: dict[int, Any] | None = None
         self._restarting: set[int] = set()
 
@@ -219,6 +222,16 @@ class Trainer:
             "dims": self.learner.dims,
         }
         return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
+
+
+def _adr_for_task(adr: Any, env: EnvConfig) -> tuple[Any, dict[str, str]]:
+    """Disable the ADR parameters this env cannot randomize (checked on a one-env probe task)."""
+    if adr is None or adr.mode == "none":
+        return adr, {}
+    from dexrl.adr.randomizer import config_for_task
+    from dexrl.tasks.registry import make_task
+
+    return config_for_task(adr, make_task(env, num_envs=1, seed=0, autoreset=False))
 
 
 def _checkpoint_dir(resume: str) -> Path:

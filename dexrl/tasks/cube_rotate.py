@@ -36,6 +36,10 @@ class CubeRotateTask(HandTask):
                              f"{self.cfg.model} has none")
         a = self.ids.cube_qpos_adr
         self.cube_start_pos = self.base_model.qpos0[a : a + 3].copy()
+        # The start height is for the calibrated cube; a resized one (ADR) starts higher or lower
+        # by the change of its half size, so it neither drops onto nor starts inside the palm.
+        self._cube_geom = self.base_model.geom("cube_geom").id
+        self._cube_half0 = float(self.base_model.geom_size[self._cube_geom, 2])
         self.goal_quat = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (self.num_envs, 1))
         self.up_quat = self.goal_quat.copy()  # the face-up part of the initial pose (z goals)
 
@@ -43,7 +47,9 @@ class CubeRotateTask(HandTask):
         d, a = self.sim.datas[i], self.ids.cube_qpos_adr
         up = ALIGNED_QUATS[rng.integers(len(ALIGNED_QUATS))] if self.cfg.goal == "so3" else ALIGNED_QUATS[0]
         self.up_quat[i] = up
+        lift = float(self.sim.models[i].geom_size[self._cube_geom, 2]) - self._cube_half0
         d.qpos[a : a + 3] = self.cube_start_pos + rng.uniform(-0.003, 0.003, 3) * [1, 1, 0]
+        d.qpos[a + 2] += lift
         d.qpos[a + 3 : a + 7] = quat_mul(yaw_quat(rng.uniform(-np.pi, np.pi)), up)
         d.qvel[self.ids.cube_dof_adr : self.ids.cube_dof_adr + 6] = 0.0
         self._new_goal(i, rng)

@@ -28,7 +28,7 @@ _D_TABLE_1 = {
     "cube_mass": (0.5, 1.5),
     "robot_link_mass": (0.5, 1.5),
     "cube_friction_slide": (0.7, 1.3),
-    "robot_friction_spin_roll": (0.7, 1.3),
+    "cube_friction_spin_roll": (0.7, 1.3),
     "robot_joint_damping": (0.3, 3.0),
     "actuator_gain": (0.75, 1.5),
 }
@@ -36,6 +36,10 @@ _D_TABLE_1 = {
 
 def test_manual_config_reproduces_the_hand_tuned_ranges() -> None:
     config = load_adr_config("manual")
+    # Contact friction = cube factor x robot factor: only one side is randomized, so the
+    # contact's range is exactly [D]'s U[0.7, 1.3].
+    assert "robot_friction_slide" not in config.params
+    assert "robot_friction_spin_roll" not in config.params
     assert config.mode == "manual"
     for name, (scale_lo, scale_hi) in _D_TABLE_1.items():
         lo, hi = config.params[name].manual_range or (math.nan, math.nan)

@@ -18,7 +18,7 @@ def test_registry_names_are_unique_and_complete() -> None:
         "robot_joint_damping", "robot_armature", "robot_frictionloss", "actuator_gain",
         "actuator_force_range", "gravity", "timestep", "action_latency", "action_noise",
         "obs_noise_correlated", "obs_noise_uncorrelated", "cube_force_perturbation",
-        "cube_torque_perturbation",
+        "cube_torque_perturbation", "face_friction", "face_detent",
     }  # fmt: skip
     assert set(PARAM_NAMES) == expected
 

@@ -122,15 +122,15 @@ def test_invalid_episodes_are_counted_in_the_adr_metrics() -> None:
 def test_attach_names_a_parameter_that_has_no_apply_function(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delitem(APPLIERS, "gravity")
     task = make_task("cube_rotate", num_envs=1)
-    with pytest.raises(ValueError, match="'gravity' has no apply function"):
+    with pytest.raises(ValueError, match="'gravity' cannot be randomized here: it has no apply function"):
         EpisodeRandomizer(load_adr_config("manual")).attach(task)
 
 
 def test_attach_rejects_cube_parameters_on_a_task_without_a_cube() -> None:
     task = make_task("reach", num_envs=1)
-    with pytest.raises(ValueError, match="'cube_size' needs a cube.*enabled=false"):
+    with pytest.raises(ValueError, match="'cube_size' cannot be randomized here: it needs a cube.*enabled=false"):
         EpisodeRandomizer(load_adr_config("manual")).attach(task)
-    cube_free = {n: ParamConfig(enabled=not n.startswith("cube_")) for n in PARAM_NAMES}
+    cube_free = {n: ParamConfig(enabled=not n.startswith(("cube_", "face_"))) for n in PARAM_NAMES}
     EpisodeRandomizer(ADRConfig(mode="auto", params=cube_free)).attach(task)  # the rest applies
 
 
@@ -143,7 +143,7 @@ def test_attach_rejects_obs_noise_without_an_observation_layout(monkeypatch) -> 
 
 def test_rubiks_cube_takes_every_parameter_but_the_one_body_resize() -> None:
     task = make_task("face_turn", num_envs=1)
-    with pytest.raises(ValueError, match="'cube_size' resizes a one-body cube"):
+    with pytest.raises(ValueError, match="'cube_size' cannot be randomized here: it resizes a one-body cube"):
         EpisodeRandomizer(ADRConfig(mode="auto")).attach(task)
     params = {"cube_size": ParamConfig(enabled=False), "cube_mass": ParamConfig(manual_range=[0.4, 0.4])}
     randomizer = EpisodeRandomizer(ADRConfig(mode="manual", params=params))
@@ -196,9 +196,12 @@ class ExtremeState:
 
 
 def test_thousand_episodes_at_the_hard_limits_stay_finite_or_are_flagged() -> None:
-    every = ADRConfig(mode="auto")  # all parameters randomized; ExtremeState picks the λs
+    from dexrl.adr.randomizer import config_for_task
+
     state = ExtremeState(seed=0)
     task = make_task("cube_rotate", num_envs=16, seed=0, overrides={"max_episode_steps": 6})
+    # Every parameter the block can take is randomized; ExtremeState picks the λs.
+    every, _ = config_for_task(ADRConfig(mode="auto"), task)
     randomizer = EpisodeRandomizer(every, state=state)
     randomizer.attach(task)
     obs, critic = task.reset()
@@ -213,3 +216,34 @@ def test_thousand_episodes_at_the_hard_limits_stay_finite_or_are_flagged() -> No
     assert len(state.reports) + state.invalid == ended  # every episode reported once ...
     assert state.invalid == unhealthy  # ... and each flagged one as invalid, not performance
     assert randomizer.context is not None and randomizer.context.compiles == 2  # the two limits
+
+
+def test_config_for_task_drops_only_what_the_task_cannot_randomize() -> None:
+    from dexrl.adr.randomizer import config_for_task
+
+    auto = ADRConfig(mode="auto")
+    reach, dropped = config_for_task(auto, make_task("reach", num_envs=1))
+    assert {n for n in dropped} == {n for n in PARAM_NAMES if n.startswith(("cube_", "face_"))}
+    assert reach.is_randomized("gravity") and not reach.is_randomized("cube_mass")
+    block, dropped = config_for_task(auto, make_task("cube_rotate", num_envs=1))
+    assert set(dropped) == {"face_friction", "face_detent"}
+    rubiks, dropped = config_for_task(auto, make_task("face_turn", num_envs=1))
+    assert set(dropped) == {"cube_size"}  # the hinged cube keeps face friction and detent
+    EpisodeRandomizer(rubiks).attach(make_task("face_turn", num_envs=1))  # and attaches
+
+
+def test_face_friction_and_detent_are_written_from_their_calibrated_values() -> None:
+    from dexrl.tasks.rubiks import face_detent, face_friction
+
+    task = make_task("face_turn", num_envs=2, overrides={"max_episode_steps": 2})
+    params = {n: ParamConfig(enabled=False) for n in PARAM_NAMES}
+    params["face_friction"] = ParamConfig(manual_range=[0.7, 0.7])
+    params["face_detent"] = ParamConfig(manual_range=[-0.5, -0.5])
+    EpisodeRandomizer(ADRConfig(mode="manual", params=params)).attach(task)
+    for _ in range(3):  # several episodes: the values never compound
+        task.reset()
+        ids = task.cube_ids
+        assert face_friction(task.sim.models[1], ids) == pytest.approx(
+            face_friction(task.base_model, ids) * math.exp(0.7))
+        assert face_detent(task.sim.models[1], ids) == pytest.approx(
+            face_detent(task.base_model, ids) * math.exp(-0.5))
