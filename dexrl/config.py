@@ -241,3 +241,20 @@ def structured(cls: type, values: Any, source: str) -> Any:
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         raise ValueError(_format_error(source, err)) from err
+
+
+def load_group(group: str, name: str) -> dict[str, Any]:
+    """The plain values of `configs/<group>/<name>.yaml` (for library users and benchmarks that
+    want the same defaults as scripts/train.py)."""
+    values = OmegaConf.to_container(OmegaConf.load(config_path(group, name)), resolve=True)
+    assert isinstance(values, dict)
+    return values  # type: ignore[return-value]
+
+
+def default_algo_configs(model: str = "mlp") -> tuple[Any, Any]:
+    """(PPOConfig, ModelConfig) from configs/algo/ppo.yaml and configs/model/<model>.yaml."""
+    from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
+
+    ppo = load_group("algo", "ppo")
+    ppo.pop("name", None)
+    return config_from_dict(PPOConfig, ppo), config_from_dict(ModelConfig, load_group("model", model))

@@ -52,19 +52,28 @@ def _state(m: mujoco.MjModel, d: mujoco.MjData, spec: mujoco.mjtState) -> np.nda
     return out
 
 
-def dexrl_rate(env: str, workers: int, iterations: int, envs_per_worker: int, horizon: int) -> dict[str, float]:
+def dexrl_rate(env: str, workers: int, iterations: int, envs_per_worker: int, horizon: int,
+               policy_lag: bool = False) -> dict[str, float]:
     """Env steps/s of the dexrl training loop (first 2 iterations are warm-up, not counted)."""
     import ray
 
-    from dexrl.config import LoggerConfig, RayConfig, TrainConfig, WandbConfig, load_env_config
+    from dexrl.config import (
+        LoggerConfig,
+        RayConfig,
+        TrainConfig,
+        WandbConfig,
+        default_algo_configs,
+        load_env_config,
+    )  # fmt: skip
     from dexrl.distributed.trainer import Trainer
-    from dexrl.rl.config import ModelConfig, PPOConfig
 
     train = TrainConfig(total_env_steps=10**12, num_workers=workers, envs_per_worker=envs_per_worker,
-                        horizon=horizon, device="cpu", checkpoint_every=10**9)
+                        horizon=horizon, device="cpu", checkpoint_every=10**9, policy_lag=policy_lag)
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
+    # The defaults a user gets from scripts/train.py: configs/algo/ppo.yaml, configs/model/mlp.yaml.
+    ppo, model = default_algo_configs("mlp")
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(load_env_config(env), PPOConfig(), ModelConfig(), None, train,
+        trainer = Trainer(load_env_config(env), ppo, model, None, train,
                           RayConfig(num_cpus=workers), logger, tmp)
         rows = []
         for it in range(iterations):
@@ -114,14 +123,20 @@ def main() -> None:
     print(f"physics limit: {limit['physics_steps_per_s']:,.0f} physics steps/s on {args.workers} threads "
           f"= {limit['env_steps_per_s']:,.0f} env steps/s")
     dex = dexrl_rate(args.env, args.workers, args.dexrl_iterations, args.envs_per_worker, args.horizon)
-    print(f"dexrl: {dex['samples_per_s']:,.0f} samples/s (per iteration min/median/max "
-          f"{dex['min']:,.0f}/{dex['median']:,.0f}/{dex['max']:,.0f})")
+    print(f"dexrl (synchronous, the default): {dex['samples_per_s']:,.0f} samples/s (per iteration "
+          f"min/median/max {dex['min']:,.0f}/{dex['median']:,.0f}/{dex['max']:,.0f})")
+    lag = dexrl_rate(args.env, args.workers, args.dexrl_iterations, args.envs_per_worker,
+                     args.horizon, policy_lag=True)
+    print(f"dexrl (train.policy_lag=true): {lag['samples_per_s']:,.0f} samples/s (per iteration "
+          f"min/median/max {lag['min']:,.0f}/{lag['median']:,.0f}/{lag['max']:,.0f})")
     sb3 = sb3_rate(args.env, args.sb3_steps)
     print(f"sb3:   {sb3['samples_per_s']:,.0f} samples/s")
     result = {
         "env": args.env, "workers": args.workers,
         "physics_limit_env_steps_per_s": limit["env_steps_per_s"],
         "dexrl_samples_per_s": dex["samples_per_s"], "dexrl_per_iteration": dex,
+        "dexrl_policy_lag_samples_per_s": lag["samples_per_s"], "dexrl_policy_lag_per_iteration": lag,
+        "fraction_of_physics_limit_policy_lag": lag["samples_per_s"] / limit["env_steps_per_s"],
         "sb3_samples_per_s": sb3["samples_per_s"],
         "ratio_vs_sb3": dex["samples_per_s"] / sb3["samples_per_s"],
         "fraction_of_physics_limit": dex["samples_per_s"] / limit["env_steps_per_s"],

@@ -20,10 +20,10 @@ from dexrl.config import (
     RayConfig,
     TrainConfig,
     WandbConfig,
+    default_algo_configs,
     load_env_config,
 )
 from dexrl.eval.episodes import run_episodes
-from dexrl.rl.config import ModelConfig, PPOConfig
 
 pytestmark = [pytest.mark.learning, pytest.mark.timeout(900)]
 
@@ -34,7 +34,8 @@ def _train(env: EnvConfig, steps: int, tmp_path: Path, seed: int = 0) -> tuple[l
     train = TrainConfig(total_env_steps=steps, num_workers=2, envs_per_worker=16, horizon=64,
                         device="cpu", checkpoint_every=10**6)
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10)
-    trainer = Trainer(env, PPOConfig(entropy_coef=0.0, lr_schedule="adaptive"), ModelConfig(init_log_std=-0.5), None,
+    ppo, model = default_algo_configs("mlp")  # what scripts/train.py uses by default
+    trainer = Trainer(env, ppo, model, None,
                       train, RayConfig(num_cpus=2), logger, tmp_path, seed=seed)
     trainer.run()
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
