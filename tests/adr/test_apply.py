@@ -20,7 +20,7 @@ from dexrl.adr import PARAM_NAMES, get_spec, load_adr_config
 from dexrl.adr.apply import APPLIERS, CUBE_EDGE_QUANTUM, OBS_NOISE_LEVELS
 from dexrl.sim.model import set_cube_half_size
 
-SUBSTEPS, DT, G = 20, 0.004, 9.81  # configs/env/cube_rotate.yaml, envs/scenes/common.xml
+SUBSTEPS, DT, G = 20, 0.004, 9.81  # configs/env/cube_rotate.yaml, envs/common/scene.xml
 
 
 def settle(task: Any, steps: int) -> None:
