@@ -136,7 +136,7 @@ def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvCo
     robot = OmegaConf.to_container(OmegaConf.load(robot_path), resolve=True)
     values = {**values, "robot": {**(robot or {}), **values.get("robot", {})}}  # type: ignore[dict-item]
     values.update(overrides or {})
-    return env_config_from_dict(values, source=str(path))
+    return env_config_from_dict(values, source=str(path))  # type: ignore[arg-type]
 
 
 def validate_env_config(cfg: EnvConfig) -> None:

@@ -35,7 +35,7 @@ class MetricsLog:
             import wandb
 
             self._wandb = wandb.init(
-                project=cfg.wandb.project, entity=cfg.wandb.entity, mode=cfg.wandb.mode,
+                project=cfg.wandb.project, entity=cfg.wandb.entity, mode=cfg.wandb.mode,  # type: ignore[arg-type]
                 dir=str(run_dir), config=config, resume="allow" if resume else None,
             )  # fmt: skip
 

@@ -233,7 +233,7 @@ class HandTask:
         self.consecutive_successes += success
         self.steps_since_success = np.where(success, 0, self.steps_since_success + 1)
         self.step_count += 1
-        for i in np.flatnonzero(success):
+        for i in np.flatnonzero(success).tolist():
             self._task_on_success(i, self.rngs[i])
         self.distance = self._task_distance()
         self.episode_return += reward
@@ -266,7 +266,7 @@ class HandTask:
             "episode_length": np.where(done, self.step_count, 0),
             "episode_successes": np.where(done, self.consecutive_successes, 0),
         }
-        for i in np.flatnonzero(done):
+        for i in np.flatnonzero(done).tolist():
             self.sim.clear_warnings(i)
             self.reset_env(i)
         return info

@@ -61,7 +61,7 @@ class ReachTask(HandTask):
         return self.tip_errors().mean(axis=1)
 
     def _task_success(self, distance: np.ndarray) -> np.ndarray:
-        return (self.tip_errors() < self.cfg.success_tolerance).all(axis=1)
+        return np.asarray((self.tip_errors() < self.cfg.success_tolerance).all(axis=1))
 
     def _policy_obs_clean(self) -> np.ndarray:
         tips = self.fingertips()
