@@ -1,0 +1,35 @@
+"""scripts/train.py as a real subprocess: invalid configs fail before Ray starts, naming the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.num_workers=0", "train.num_workers must be 'auto' or an integer >= 1"),
+        ("algo.gamma=2", "gamma must be a number in [0.0, 1.0]"),
+        ("+env.bogus=1", "bogus"),
+        ("env.substeps=0", "env.substeps must be >= 1"),
+        ("adr=auto", None),  # valid: only checks that composition + validation pass (no run)
+    ],
+)
+def test_invalid_config_fails_before_ray_starts(override: str, message: str | None, tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "env=reach", override,
+           f"hydra.run.dir={tmp_path}"]
+    if message is None:
+        cmd += ["--cfg", "job"]  # print the composed config and exit
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if message is None:
+        assert out.returncode == 0, out.stderr
+        return
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert message in out.stderr
+    assert "Started a local Ray" not in out.stdout + out.stderr
