@@ -21,6 +21,16 @@ import time
 import mujoco
 import numpy as np
 
+from dexrl.config import (
+    LoggerConfig,
+    RayConfig,
+    TrainConfig,
+    WandbConfig,
+    default_algo_configs,
+    load_env_config,
+)  # fmt: skip
+from dexrl.distributed.trainer import Trainer
+
 
 def physics_limit(env: str, threads: int, seconds: float = 3.0) -> dict[str, float]:
     """Raw physics steps/s with `threads` threads on the task's model and a realistic state."""
@@ -57,15 +67,6 @@ def dexrl_rate(env: str, workers: int, iterations: int, envs_per_worker: int, ho
     """Env steps/s of the dexrl training loop (first 2 iterations are warm-up, not counted)."""
     import ray
 
-    from dexrl.config import (
-        LoggerConfig,
-        RayConfig,
-        TrainConfig,
-        WandbConfig,
-        default_algo_configs,
-        load_env_config,
-    )  # fmt: skip
-    from dexrl.distributed.trainer import Trainer
 
     train = TrainConfig(total_env_steps=10**12, num_workers=workers, envs_per_worker=envs_per_worker,
                         horizon=horizon, device="cpu", checkpoint_every=10**9, policy_lag=policy_lag)
@@ -97,7 +98,6 @@ def sb3_rate(env: str, total_steps: int) -> dict[str, float]:
     from stable_baselines3 import PPO
 
     from dexrl.baselines.sb3 import make_vec_env
-    from dexrl.config import load_env_config
 
     vec = make_vec_env(load_env_config(env), n_envs=2, seed=0, subprocess=True)
     model = PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0)
@@ -118,15 +118,6 @@ def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
     from stable_baselines3.common.callbacks import BaseCallback
 
     from dexrl.baselines.sb3 import make_vec_env
-    from dexrl.config import (
-        LoggerConfig,
-        RayConfig,
-        TrainConfig,
-        WandbConfig,
-        default_algo_configs,
-        load_env_config,
-    )  # fmt: skip
-    from dexrl.distributed.trainer import Trainer
 
     env = load_env_config("reach", {"reach_target_range": 0.3})
     ppo, model = default_algo_configs("mlp")
