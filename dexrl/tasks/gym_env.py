@@ -38,6 +38,7 @@ class DexHandEnv(gym.Env):
         self.render_mode = render_mode
         self._render_args = (width, height, camera)
         self._renderer: Any = None
+        self._seeded = False  # has reset() chosen the task's random stream yet?
         policy = gym.spaces.Box(-np.inf, np.inf, (self.task.obs_dim,), np.float32)
         critic = gym.spaces.Box(-np.inf, np.inf, (self.task.critic_obs_dim,), np.float32)
         self.observation_space = (
@@ -56,6 +57,12 @@ class DexHandEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self.task.reseed(0, seed)
+        elif not self._seeded:
+            # Gymnasium's contract: an env first reset without a seed draws one from entropy
+            # (self.np_random). Without this every instance would replay the task's default
+            # seed 0, and `gym.make_vec(...).reset()` would step K identical copies.
+            self.task.reseed(0, int(self.np_random.integers(2**63 - 1)))
+        self._seeded = True
         self.task.reset_env(0)
         return self._obs(*self.task.observations()), {}
 
