@@ -23,8 +23,6 @@ from collections import deque
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from dexrl.adr.algorithm import ADRState, EpisodeAssignment
 from dexrl.adr.apply import ApplyContext, check_appliers, scalar_nominals
 from dexrl.adr.config import ADRConfig
@@ -95,11 +93,7 @@ class EpisodeRandomizer:
             # The task's snapshot still holds the ended episode's last state (same test as
             # HandTask.step's `healthy`); an episode cut short by an explicit reset() is reported
             # as it stands.
-            healthy = bool(
-                not task.diverged[i]
-                and np.isfinite(task.qpos[i]).all()
-                and np.isfinite(task.qvel[i]).all()
-            )
+            healthy = bool(task.healthy()[i])
             self._report(previous, float(task.consecutive_successes[i]), healthy)
         assignment = self._next_assignment()
         self.assignments[i] = assignment

@@ -53,21 +53,6 @@ class BatchedSim:
         """Stack one MjData array field over the batch: [K, ...]."""
         return np.stack([getattr(d, field) for d in self.datas])
 
-    def healthy(self) -> np.ndarray:
-        """[K] bool: physics stayed finite and MuJoCo did not auto-reset a diverged state.
-
-        MuJoCo silently resets MjData when accelerations blow up (warning mjWARN_BADQACC); such an
-        env must be ended and its data kept away from the learner.
-        """
-        bad = mujoco.mjtWarning.mjWARN_BADQACC
-        return np.array(
-            [
-                bool(np.isfinite(d.qpos).all() and np.isfinite(d.qvel).all())
-                and d.warning[bad].number == 0
-                for d in self.datas
-            ]
-        )
-
     def clear_warnings(self, i: int) -> None:
         for w in self.datas[i].warning:
             w.number = 0

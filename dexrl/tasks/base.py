@@ -220,9 +220,7 @@ class HandTask:
         """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
         a = self.check_actions(actions)
         self.apply_actions(a)
-        # Unhealthy = non-finite state or MuJoCo's silent reset of a diverged one: such an
-        # episode is ended (terminated) and flagged so its data stays away from the learner.
-        healthy = ~self.diverged & np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
+        healthy = self.healthy()
         new_distance = self._task_distance()
         reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
         reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
@@ -270,6 +268,11 @@ class HandTask:
             self.sim.clear_warnings(i)
             self.reset_env(i)
         return info
+
+    def healthy(self) -> np.ndarray:
+        """[K] bool from the snapshot: state finite and not silently reset by MuJoCo. An
+        unhealthy episode is ended (terminated) and flagged so its data stays from the learner."""
+        return ~self.diverged & np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
 
     # ----------------------------------------------------------------- observations
     def palm_pos(self) -> np.ndarray:
