@@ -133,9 +133,15 @@ def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvCo
     values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     assert isinstance(values, dict)
     robot_path = configs_dir() / "robot" / "dexhand.yaml"
-    robot = OmegaConf.to_container(OmegaConf.load(robot_path), resolve=True)
-    values = {**values, "robot": {**(robot or {}), **values.get("robot", {})}}  # type: ignore[dict-item]
-    values.update(overrides or {})
+    overrides = dict(overrides or {})
+    # The robot node is merged key by key (as Hydra merges): robot yaml < env yaml < overrides,
+    # so `{"robot": {"init_qpos_noise": 0.0}}` keeps the ready pose and everything else.
+    robot = OmegaConf.merge(
+        OmegaConf.load(robot_path),
+        OmegaConf.create(values.get("robot") or {}),
+        OmegaConf.create(overrides.pop("robot", None) or {}),
+    )
+    values = {**values, **overrides, "robot": OmegaConf.to_container(robot, resolve=True)}
     return env_config_from_dict(values, source=str(path))  # type: ignore[arg-type]
 
 
@@ -215,6 +221,9 @@ class TrainConfig:
     device: str = "auto"
     # Collect the next rollout with the previous weights while the learner trains (1-step lag).
     policy_lag: bool = False
+    # CPU threads of the learner: "auto" = every core while the workers wait (synchronous), the
+    # cores the local workers leave free with policy_lag (at least 1), or a number.
+    learner_threads: Any = "auto"
     # Save a checkpoint every N iterations (and at the end, and on Ctrl-C).
     checkpoint_every: int = 20
     # Stop early once the mean consecutive successes of finished episodes reaches this (None = off).
@@ -227,6 +236,9 @@ def validate_train_config(cfg: TrainConfig) -> None:
     nw = cfg.num_workers
     if not (nw == "auto" or (isinstance(nw, int) and nw >= 1)):
         raise ValueError(f"train.num_workers must be 'auto' or an integer >= 1 (got {nw!r})")
+    lt = cfg.learner_threads
+    if not (lt == "auto" or (isinstance(lt, int) and not isinstance(lt, bool) and lt >= 1)):
+        raise ValueError(f"train.learner_threads must be 'auto' or an integer >= 1 (got {lt!r})")
     for key in ("total_env_steps", "envs_per_worker", "horizon", "checkpoint_every"):
         if getattr(cfg, key) < 1:
             raise ValueError(f"train.{key} must be >= 1 (got {getattr(cfg, key)})")
@@ -249,6 +261,15 @@ def load_group(group: str, name: str) -> dict[str, Any]:
     values = OmegaConf.to_container(OmegaConf.load(config_path(group, name)), resolve=True)
     assert isinstance(values, dict)
     return values  # type: ignore[return-value]
+
+
+def default_train_config(**overrides: Any) -> TrainConfig:
+    """The `train:` node of configs/config.yaml (what scripts/train.py uses), with overrides."""
+    values = OmegaConf.to_container(OmegaConf.load(config_path("", "config"))["train"], resolve=True)
+    assert isinstance(values, dict)
+    cfg: TrainConfig = structured(TrainConfig, {**values, **overrides}, "train")
+    validate_train_config(cfg)
+    return cfg
 
 
 def default_algo_configs(model: str = "mlp") -> tuple[Any, Any]:

@@ -1,14 +1,23 @@
 #!/usr/bin/env python
 """Training throughput on this machine: dexrl vs stable-baselines3 vs the physics limit.
 
-Same task and cores for all three, one run each:
+Same task and cores for all three:
   physics limit — raw `mj_step` on 2 threads (`mujoco.rollout`), ÷ substeps = env steps/s;
-  dexrl         — scripts/train.py's loop: local Ray with 2 rollout workers + the learner;
+  dexrl         — scripts/train.py's loop with its config defaults (configs/config.yaml `train:`,
+                  algo/ppo, model/mlp): local Ray with 2 rollout workers + the CPU learner,
+                  synchronous (the default) and with `train.policy_lag=true`;
   sb3           — stable-baselines3 PPO, 2 envs in subprocesses (SubprocVecEnv), its default
                   hyper-parameters (n_steps 2048, batch 64, 10 epochs, 64-64 MLP).
 
+The machine is shared and its speed drifts by tens of percent within minutes, so the three are
+measured in interleaved rounds: each round times the physics limit, dexrl synchronous, the physics
+limit, dexrl with policy lag, the physics limit, SB3, the physics limit. Every rate is divided by
+the mean of the physics windows on either side of it, and the figures are the min/median/max
+over rounds of those paired ratios.
+
     python scripts/bench_train.py --json            # last line: one JSON object
-    python scripts/bench_train.py --env reach --dexrl-iterations 20
+    python scripts/bench_train.py --rounds 5 --iterations 8
+    python scripts/bench_train.py --race --race-budget-s 480 --json   # + time to the reach threshold
 """
 
 from __future__ import annotations
@@ -17,9 +26,11 @@ import argparse
 import json
 import tempfile
 import time
+from typing import Any
 
 import mujoco
 import numpy as np
+import torch
 
 from dexrl.config import (
     LoggerConfig,
@@ -27,9 +38,11 @@ from dexrl.config import (
     TrainConfig,
     WandbConfig,
     default_algo_configs,
+    default_train_config,
     load_env_config,
 )  # fmt: skip
 from dexrl.distributed.trainer import Trainer
+from dexrl.rl.storage import RolloutBatch
 
 
 def physics_limit(env: str, threads: int, seconds: float = 3.0) -> dict[str, float]:
@@ -62,51 +75,52 @@ def _state(m: mujoco.MjModel, d: mujoco.MjData, spec: mujoco.mjtState) -> np.nda
     return out
 
 
-def dexrl_rate(env: str, workers: int, iterations: int, envs_per_worker: int, horizon: int,
-               policy_lag: bool = False) -> dict[str, float]:
-    """Env steps/s of the dexrl training loop (first 2 iterations are warm-up, not counted)."""
-    import ray
-
-
-    train = TrainConfig(total_env_steps=10**12, num_workers=workers, envs_per_worker=envs_per_worker,
-                        horizon=horizon, device="cpu", checkpoint_every=10**9, policy_lag=policy_lag)
+def make_trainer(env: str, train: TrainConfig, run_dir: str) -> Trainer:
+    """A Trainer as scripts/train.py builds it (ADR off: the physics limit has no ADR either)."""
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
-    # The defaults a user gets from scripts/train.py: configs/algo/ppo.yaml, configs/model/mlp.yaml.
     ppo, model = default_algo_configs("mlp")
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(load_env_config(env), ppo, model, None, train,
-                          RayConfig(num_cpus=workers), logger, tmp)
-        rows = []
-        for it in range(iterations):
-            t0 = time.perf_counter()
-            batches, stats = trainer.collect()
-            from dexrl.rl.storage import RolloutBatch
-
-            trainer.learner.update(RolloutBatch.concat(batches))
-            dt = time.perf_counter() - t0
-            if it >= 2:
-                rows.append((sum(s["env_steps"] for s in stats), dt))
-        ray.shutdown()
-    steps = sum(r[0] for r in rows)
-    total = sum(r[1] for r in rows)
-    per_it = [r[0] / r[1] for r in rows]
-    return {"samples_per_s": steps / total, "min": min(per_it), "median": float(np.median(per_it)),
-            "max": max(per_it), "iterations_timed": len(rows)}
+    return Trainer(load_env_config(env), ppo, model, None, train,
+                   RayConfig(num_cpus=2 * train.num_workers), logger, run_dir)
 
 
-def sb3_rate(env: str, total_steps: int) -> dict[str, float]:
-    from stable_baselines3 import PPO
+def iterate(trainer: Trainer, iterations: int) -> float:
+    """Samples/s of `iterations` training iterations (collect + update), after one untimed one
+    (with policy_lag the first iteration has nothing to overlap with)."""
+    if trainer.learner_threads is not None:  # one process holds both trainers: apply its own
+        torch.set_num_threads(trainer.learner_threads)
+    t0, steps = 0.0, 0
+    for it in range(iterations + 1):
+        if it == 1:
+            t0, steps = time.perf_counter(), 0
+        batches, stats = trainer.collect()
+        trainer.learner.update(RolloutBatch.concat(batches))
+        steps += sum(s["env_steps"] for s in stats)
+    rate = steps / (time.perf_counter() - t0)
+    trainer.finish_pending()  # nothing may run during the next physics window
+    return rate
 
-    from dexrl.baselines.sb3 import make_vec_env
 
-    vec = make_vec_env(load_env_config(env), n_envs=2, seed=0, subprocess=True)
-    model = PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0)
-    model.learn(total_timesteps=2048 * 2)  # warm-up: one full rollout + update
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=total_steps, reset_num_timesteps=False)
-    rate = (model.num_timesteps - 4096) / (time.perf_counter() - t0)
-    vec.close()
-    return {"samples_per_s": rate}
+class SB3Runner:
+    """stable-baselines3 PPO with its defaults on 2 subprocess envs, timed a chunk at a time."""
+
+    def __init__(self, env: str) -> None:
+        from stable_baselines3 import PPO
+
+        from dexrl.baselines.sb3 import make_vec_env
+
+        self.vec = make_vec_env(load_env_config(env), n_envs=2, seed=0, subprocess=True)
+        self.model = PPO("MlpPolicy", self.vec, device="cpu", seed=0, verbose=0)
+        self.model.learn(total_timesteps=2048 * 2)  # warm-up: one full rollout + update
+
+    def rate(self, steps: int) -> float:
+        """Samples/s over `steps` more steps (whole rollouts of 2 x 2048, each with its update)."""
+        torch.set_num_threads(2)  # SB3's learner runs in this process, like ours
+        start, t0 = self.model.num_timesteps, time.perf_counter()
+        self.model.learn(total_timesteps=steps, reset_num_timesteps=False)
+        return (self.model.num_timesteps - start) / (time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self.vec.close()
 
 
 def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
@@ -121,9 +135,9 @@ def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
 
     env = load_env_config("reach", {"reach_target_range": 0.3})
     ppo, model = default_algo_configs("mlp")
-    train = TrainConfig(total_env_steps=10**9, num_workers=2, envs_per_worker=16, horizon=64,
-                        device="cpu", checkpoint_every=10**9, stop_at_successes=target,
-                        max_wall_s=budget_s)
+    train = default_train_config(total_env_steps=10**9, num_workers=2, device="cpu",
+                                 checkpoint_every=10**9, stop_at_successes=target,
+                                 max_wall_s=budget_s)
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(env, ppo, model, None, train, RayConfig(num_cpus=2), logger, tmp)
@@ -158,45 +172,92 @@ def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
             "dexrl_s": dex_s if dex_ok else None, "sb3_s": race.reached}
 
 
+def stats(xs: list[float]) -> dict[str, float]:
+    return {"min": float(min(xs)), "median": float(np.median(xs)), "max": float(max(xs))}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Interleaved rounds (see the module docstring); returns per-round rates and paired ratios."""
+    import ray
+
+    train = default_train_config(num_workers=args.workers, device="cpu", checkpoint_every=10**9,
+                                 total_env_steps=10**12, **args.train_overrides)
+    rows: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sync = make_trainer(args.env, train, f"{tmp}/sync")
+        lag = make_trainer(args.env, TrainConfig(**{**train.__dict__, "policy_lag": True}), f"{tmp}/lag")
+        sb3 = SB3Runner(args.env)
+        iterate(sync, 1)  # warm-up (first weights, first episodes)
+        iterate(lag, 1)
+        for r in range(args.rounds):
+            limits = [physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"]]
+            row = {"dexrl": iterate(sync, args.iterations)}
+            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
+            row["dexrl_policy_lag"] = iterate(lag, args.iterations)
+            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
+            row["sb3"] = sb3.rate(args.sb3_steps)
+            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
+            row.update(limit_dexrl=(limits[0] + limits[1]) / 2,
+                       limit_dexrl_policy_lag=(limits[1] + limits[2]) / 2,
+                       limit_sb3=(limits[2] + limits[3]) / 2, limit_min=min(limits), limit_max=max(limits))
+            rows.append(row)
+            print(f"round {r + 1}/{args.rounds}: physics limit {min(limits):,.0f}-{max(limits):,.0f} "
+                  f"env steps/s; dexrl {row['dexrl']:,.0f} ({row['dexrl'] / row['limit_dexrl']:.3f}), "
+                  f"policy lag {row['dexrl_policy_lag']:,.0f} "
+                  f"({row['dexrl_policy_lag'] / row['limit_dexrl_policy_lag']:.3f}), "
+                  f"sb3 {row['sb3']:,.0f} ({row['sb3'] / row['limit_sb3']:.3f})", flush=True)
+        sb3.close()
+        sync.close()
+        lag.close()
+    ray.shutdown()
+    frac = [r["dexrl"] / r["limit_dexrl"] for r in rows]
+    frac_lag = [r["dexrl_policy_lag"] / r["limit_dexrl_policy_lag"] for r in rows]
+    frac_sb3 = [r["sb3"] / r["limit_sb3"] for r in rows]
+    return {
+        "env": args.env, "workers": args.workers, "rounds": rows,
+        "train": {k: train.__dict__[k] for k in ("envs_per_worker", "horizon", "learner_threads")},
+        "samples_per_iteration": args.workers * train.envs_per_worker * train.horizon,
+        "physics_limit_env_steps_per_s": stats([r["limit_min"] for r in rows] + [r["limit_max"] for r in rows]),
+        "dexrl_samples_per_s": stats([r["dexrl"] for r in rows]),
+        "dexrl_policy_lag_samples_per_s": stats([r["dexrl_policy_lag"] for r in rows]),
+        "sb3_samples_per_s": stats([r["sb3"] for r in rows]),
+        "fraction_of_physics_limit": float(np.median(frac)),
+        "fraction_of_physics_limit_rounds": stats(frac),
+        "fraction_of_physics_limit_policy_lag": float(np.median(frac_lag)),
+        "fraction_of_physics_limit_policy_lag_rounds": stats(frac_lag),
+        "sb3_fraction_of_physics_limit": float(np.median(frac_sb3)),
+        # Paired per round: both normalized by the physics windows around them.
+        "ratio_vs_sb3": float(np.median([a / b for a, b in zip(frac, frac_sb3, strict=True)])),
+        "ratio_vs_sb3_rounds": stats([a / b for a, b in zip(frac, frac_sb3, strict=True)]),
+    }  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="cube_rotate")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--dexrl-iterations", type=int, default=12)
-    p.add_argument("--envs-per-worker", type=int, default=16)
-    p.add_argument("--horizon", type=int, default=64)
-    p.add_argument("--sb3-steps", type=int, default=8192)
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--iterations", type=int, default=6, help="dexrl iterations timed per round")
+    p.add_argument("--physics-s", type=float, default=1.5, help="seconds per physics-limit window")
+    p.add_argument("--sb3-steps", type=int, default=4096, help="SB3 steps timed per round")
+    p.add_argument("--envs-per-worker", type=int, default=None, help="default: configs/config.yaml")
+    p.add_argument("--horizon", type=int, default=None, help="default: configs/config.yaml")
     p.add_argument("--race", action="store_true",
                    help="also time dexrl and SB3 to the reach threshold (minutes)")
     p.add_argument("--race-target", type=float, default=0.3)
     p.add_argument("--race-budget-s", type=float, default=600.0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    limit = physics_limit(args.env, args.workers)
-    print(f"physics limit: {limit['physics_steps_per_s']:,.0f} physics steps/s on {args.workers} threads "
-          f"= {limit['env_steps_per_s']:,.0f} env steps/s")
-    dex = dexrl_rate(args.env, args.workers, args.dexrl_iterations, args.envs_per_worker, args.horizon)
-    print(f"dexrl (synchronous, the default): {dex['samples_per_s']:,.0f} samples/s (per iteration "
-          f"min/median/max {dex['min']:,.0f}/{dex['median']:,.0f}/{dex['max']:,.0f})")
-    lag = dexrl_rate(args.env, args.workers, args.dexrl_iterations, args.envs_per_worker,
-                     args.horizon, policy_lag=True)
-    print(f"dexrl (train.policy_lag=true): {lag['samples_per_s']:,.0f} samples/s (per iteration "
-          f"min/median/max {lag['min']:,.0f}/{lag['median']:,.0f}/{lag['max']:,.0f})")
-    sb3 = sb3_rate(args.env, args.sb3_steps)
-    print(f"sb3:   {sb3['samples_per_s']:,.0f} samples/s")
-    result = {
-        "env": args.env, "workers": args.workers,
-        "physics_limit_env_steps_per_s": limit["env_steps_per_s"],
-        "dexrl_samples_per_s": dex["samples_per_s"], "dexrl_per_iteration": dex,
-        "dexrl_policy_lag_samples_per_s": lag["samples_per_s"], "dexrl_policy_lag_per_iteration": lag,
-        "fraction_of_physics_limit_policy_lag": lag["samples_per_s"] / limit["env_steps_per_s"],
-        "sb3_samples_per_s": sb3["samples_per_s"],
-        "ratio_vs_sb3": dex["samples_per_s"] / sb3["samples_per_s"],
-        "fraction_of_physics_limit": dex["samples_per_s"] / limit["env_steps_per_s"],
-        "sb3_fraction_of_physics_limit": sb3["samples_per_s"] / limit["env_steps_per_s"],
-    }  # fmt: skip
-    print(f"ratio_vs_sb3 {result['ratio_vs_sb3']:.2f}, fraction_of_physics_limit "
-          f"{result['fraction_of_physics_limit']:.2f} (sb3: {result['sb3_fraction_of_physics_limit']:.2f})")
+    args.train_overrides = {k: v for k, v in (("envs_per_worker", args.envs_per_worker),
+                                              ("horizon", args.horizon)) if v is not None}
+    result = measure(args)
+    f, fl = result["fraction_of_physics_limit_rounds"], result["fraction_of_physics_limit_policy_lag_rounds"]
+    r = result["ratio_vs_sb3_rounds"]
+    print(f"fraction_of_physics_limit (min/median/max over {args.rounds} rounds): synchronous "
+          f"{f['min']:.3f}/{f['median']:.3f}/{f['max']:.3f}, policy lag "
+          f"{fl['min']:.3f}/{fl['median']:.3f}/{fl['max']:.3f}; sb3 {result['sb3_fraction_of_physics_limit']:.3f}")
+    print(f"ratio_vs_sb3 {r['min']:.2f}/{r['median']:.2f}/{r['max']:.2f} "
+          f"({result['samples_per_iteration']} samples per iteration)")
     if args.race:
         race = race_reach(args.race_target, args.race_budget_s)
         result["reach_race"] = race

@@ -28,7 +28,7 @@ def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True
         def make() -> Any:
             from gymnasium.wrappers import TimeLimit
 
-            e = DexHandEnv(env=name, obs_mode="policy", **{k: v for k, v in values.items() if k != "robot"})
+            e = DexHandEnv(env=name, obs_mode="policy", **values)  # every field, robot included
             e.reset(seed=seed + rank)
             return TimeLimit(e, max_episode_steps=env.max_episode_steps)
 

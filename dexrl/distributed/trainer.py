@@ -10,6 +10,7 @@ is lost, counted in `worker_restarts`, and training goes on.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from dataclasses import asdict
@@ -76,6 +77,9 @@ class Trainer:
                               seed + 1000 * (w + 1) + offset, ppo.obs_clip, randomizer_factory(w))
             for w in range(self.num_workers)
         ]  # fmt: skip
+        self.learner_threads = _learner_threads(train, self.num_workers, _is_local(ray_cfg))
+        if self.learner_threads is not None:
+            torch.set_num_threads(self.learner_threads)
         dims = ray.get(self.workers[0].dims.remote())
         self.learner = PPOLearner(
             dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
@@ -133,6 +137,21 @@ class Trainer:
         result = self._gather(self._pending)
         self._pending = self._launch(weights_ref)  # runs while the learner trains
         return result
+
+    def finish_pending(self) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
+        """Wait for a rollout still in flight (policy_lag) and return it; nothing runs after."""
+        if self._pending is None:
+            return [], []
+        pending, self._pending = self._pending, None
+        return self._gather(pending)
+
+    def close(self) -> None:
+        """Stop this run's actors (workers, ADR) so their CPUs return to Ray; the learner stays."""
+        self.finish_pending()
+        for actor in [*self.workers, self.adr_actor]:
+            if actor is not None:
+                ray.kill(actor)
+        self.workers, self.adr_actor = [], None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> dict[str, Any]:
@@ -243,6 +262,29 @@ def _num_workers(setting: Any) -> int:
     if setting == "auto":
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
     return int(setting)
+
+
+def _is_local(cfg: RayConfig) -> bool:
+    return cfg.address in (None, "", "local")
+
+
+def _learner_threads(
+    train: TrainConfig, num_workers: int, local: bool, cores: int | None = None
+) -> int | None:
+    """CPU threads for the learner (None: leave torch's default).
+
+    Synchronous: the workers wait while the learner trains, so it takes every core. With
+    policy_lag the learner trains while the workers roll out; on a local Ray it takes the cores
+    the workers leave free (at least one), since more threads than cores make torch's spinning
+    threads and the physics steal time from each other (measured: scripts/bench_train.py).
+    """
+    if train.learner_threads != "auto":
+        return int(train.learner_threads)
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not train.policy_lag:
+        return cores
+    return max(1, cores - num_workers) if local else None
 
 
 def _mean(xs: list[float]) -> float:

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("override", "message"),
     [
         ("train.num_workers=0", "train.num_workers must be 'auto' or an integer >= 1"),
+        ("train.learner_threads=0", "train.learner_threads must be 'auto' or an integer >= 1"),
         ("algo.gamma=2", "gamma must be a number in [0.0, 1.0]"),
         ("+env.bogus=1", "bogus"),
         ("env.substeps=0", "env.substeps must be >= 1"),

@@ -165,11 +165,6 @@ def test_bad_constructor_arguments() -> None:
         make_task("reach", overrides={"robot": {"ready_pose": {"XXJ1": 0.1}}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dexrl.config.load_env_config replaces the merged robot node with the override's "
-    "robot dict, so a partial robot override silently drops configs/robot/dexhand.yaml's ready_pose",
-)
 def test_partial_robot_override_keeps_the_rest_of_the_robot_config() -> None:
     import yaml
 
@@ -179,3 +174,17 @@ def test_partial_robot_override_keeps_the_rest_of_the_robot_config() -> None:
     cfg = load_env_config("cube_rotate", {"robot": {"init_qpos_noise": 0.0}})
     assert cfg.robot.init_qpos_noise == 0.0
     assert cfg.robot.ready_pose == robot_yaml["ready_pose"]
+
+
+def test_sb3_envs_get_the_robot_overrides() -> None:
+    from dexrl.baselines.sb3 import make_vec_env
+
+    cfg = load_env_config("reach", {"robot": {"init_qpos_noise": 0.0, "ready_pose": {"FFJ3": 0.25}}})
+    vec = make_vec_env(cfg, n_envs=1, seed=0, subprocess=False)
+    try:
+        task = vec.venv.envs[0].unwrapped.task
+        assert task.cfg.robot == cfg.robot
+        assert task.cfg.robot.ready_pose["FFJ3"] == 0.25
+        assert len(task.cfg.robot.ready_pose) > 1  # the other joints of the robot yaml stay
+    finally:
+        vec.close()

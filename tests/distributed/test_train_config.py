@@ -1,0 +1,31 @@
+"""The train node: config defaults, and how many CPU threads the learner takes."""
+
+from __future__ import annotations
+
+import pytest
+
+from dexrl.config import TrainConfig, default_train_config
+from dexrl.distributed.trainer import _learner_threads
+
+
+def test_dataclass_defaults_are_the_config_file_defaults() -> None:
+    # Library users (TrainConfig()) and scripts/train.py (configs/config.yaml) get the same run.
+    assert default_train_config() == TrainConfig()
+    assert default_train_config(horizon=8).horizon == 8
+    with pytest.raises(ValueError, match="train.horizon must be >= 1"):
+        default_train_config(horizon=0)
+
+
+def test_learner_threads() -> None:
+    cores = 2
+    sync = TrainConfig(policy_lag=False)
+    lag = TrainConfig(policy_lag=True)
+    # Synchronous: the workers wait during the update, the learner takes every core.
+    assert _learner_threads(sync, 2, local=True, cores=cores) == 2
+    # Policy lag on a local Ray: the cores the workers leave, at least one.
+    assert _learner_threads(lag, 2, local=True, cores=cores) == 1
+    assert _learner_threads(lag, 1, local=True, cores=8) == 7
+    # On a cluster the workers live elsewhere: torch's default.
+    assert _learner_threads(lag, 2, local=False, cores=cores) is None
+    # An explicit number wins.
+    assert _learner_threads(TrainConfig(policy_lag=True, learner_threads=3), 2, True, cores) == 3
