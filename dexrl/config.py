@@ -214,9 +214,9 @@ class TrainConfig:
     # Rollout workers: "auto" = one per CPU Ray sees (at least 1), or a number.
     num_workers: Any = "auto"
     # Envs stepped together by each worker.
-    envs_per_worker: int = 16
+    envs_per_worker: int = 64
     # Steps per env per rollout (T). Samples per iteration = workers x envs x horizon.
-    horizon: int = 32
+    horizon: int = 16
     # Learner device: "auto" (cuda when available), "cpu", "cuda".
     device: str = "auto"
     # Collect the next rollout with the previous weights while the learner trains (1-step lag).

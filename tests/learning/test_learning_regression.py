@@ -18,9 +18,9 @@ from dexrl.config import (
     EnvConfig,
     LoggerConfig,
     RayConfig,
-    TrainConfig,
     WandbConfig,
     default_algo_configs,
+    default_train_config,
     load_env_config,
 )
 from dexrl.eval.episodes import run_episodes
@@ -31,8 +31,10 @@ pytestmark = [pytest.mark.learning, pytest.mark.timeout(900)]
 def _train(env: EnvConfig, steps: int, tmp_path: Path, seed: int = 0) -> tuple[list[dict], Any]:
     from dexrl.distributed.trainer import Trainer
 
-    train = TrainConfig(total_env_steps=steps, num_workers=2, envs_per_worker=16, horizon=64,
-                        device="cpu", checkpoint_every=10**6)
+    # configs/config.yaml's train node (envs per worker, horizon, learner threads ...): the test
+    # guards what `python scripts/train.py` runs, on 2 workers and the CPU learner.
+    train = default_train_config(total_env_steps=steps, num_workers=2, device="cpu",
+                                 checkpoint_every=10**6)
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10)
     ppo, model = default_algo_configs("mlp")  # what scripts/train.py uses by default
     trainer = Trainer(env, ppo, model, None,

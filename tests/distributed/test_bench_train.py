@@ -1,0 +1,32 @@
+"""scripts/bench_train.py as a real subprocess, shrunk to one short round: the JSON it prints
+holds the figures README quotes, each a finite positive number."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_bench_train_prints_paired_ratios() -> None:
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_train.py"), "--env", "reach",
+           "--rounds", "1", "--iterations", "1", "--physics-s", "0.3", "--sb3-steps", "2048",
+           "--envs-per-worker", "4", "--horizon", "16", "--json"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["samples_per_iteration"] == 2 * 4 * 16
+    assert len(result["rounds"]) == 1
+    for key in ("fraction_of_physics_limit", "fraction_of_physics_limit_policy_lag",
+                "sb3_fraction_of_physics_limit", "ratio_vs_sb3"):  # fmt: skip
+        assert math.isfinite(result[key]) and result[key] > 0, (key, result[key])
+    rounds = result["fraction_of_physics_limit_rounds"]
+    assert rounds["min"] <= result["fraction_of_physics_limit"] <= rounds["max"]
+    assert "fraction_of_physics_limit (min/median/max over 1 rounds)" in out.stdout
