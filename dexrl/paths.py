@@ -15,8 +15,16 @@ _PKG = Path(__file__).resolve().parent
 
 def _asset_root() -> Path:
     override = os.environ.get("DEXRL_ASSETS")
-    candidates = [Path(override)] if override else []
-    candidates += [_PKG / "_assets", _PKG.parent]
+    if override:
+        # Set on purpose: never fall back silently to the packaged models.
+        root = Path(override)
+        if not ((root / "envs").is_dir() and (root / "configs").is_dir()):
+            raise FileNotFoundError(
+                f"DEXRL_ASSETS={override!r} does not hold both envs/ and configs/. Point it at such "
+                "a folder (a dexrl checkout's top level), or unset it to use the packaged models."
+            )
+        return root
+    candidates = [_PKG / "_assets", _PKG.parent]
     for root in candidates:
         if (root / "envs").is_dir() and (root / "configs").is_dir():
             return root

@@ -224,8 +224,9 @@ class HandTask:
         new_distance = self._task_distance()
         reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
         reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
-        success = self._task_success(new_distance) & healthy
-        dropped = self._task_dropped() & healthy & ~success
+        # A dropped object ends the episode even where it happens to match the goal: no success.
+        dropped = self._task_dropped() & healthy
+        success = self._task_success(new_distance) & healthy & ~dropped
         reward += self.cfg.success_bonus * success + self.cfg.drop_penalty * dropped
         reward = np.where(healthy, reward, 0.0)
         self.consecutive_successes += success

@@ -147,3 +147,15 @@ def test_dexrl_assets_points_at_a_copy(tmp_path: Path) -> None:
     envs, mass = out.split()
     assert Path(envs).resolve() == (copy / "envs").resolve()
     assert float(mass) == pytest.approx(0.1)
+
+
+def test_a_wrong_dexrl_assets_is_an_error_not_a_silent_fallback(tmp_path: Path, monkeypatch) -> None:
+    from dexrl.paths import envs_dir
+
+    (tmp_path / "envs").mkdir()  # configs/ missing: a typo'd or half-copied folder
+    monkeypatch.setenv("DEXRL_ASSETS", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="DEXRL_ASSETS=.*does not hold both envs/ and configs/"):
+        envs_dir()
+    monkeypatch.setenv("DEXRL_ASSETS", str(tmp_path / "no-such-folder"))
+    with pytest.raises(FileNotFoundError, match="unset it to use the packaged models"):
+        envs_dir()

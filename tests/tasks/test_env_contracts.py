@@ -188,3 +188,19 @@ def test_sb3_envs_get_the_robot_overrides() -> None:
         assert len(task.cfg.robot.ready_pose) > 1  # the other joints of the robot yaml stay
     finally:
         vec.close()
+
+
+def test_a_dropped_cube_at_the_goal_orientation_is_a_drop_not_a_success() -> None:
+    import mujoco
+
+    task = make_task("cube_rotate", num_envs=1, seed=0, autoreset=False)
+    task.reset()
+    m, d, a = task.sim.models[0], task.sim.datas[0], task.ids.cube_qpos_adr
+    d.qpos[a : a + 3] = task.palm_pos()[0] + [0.0, 0.0, -0.3]  # far below the palm, falling
+    mujoco.mj_forward(m, d)
+    task.refresh()
+    task.goal_quat[0] = task.cube_quat()[0]  # ...but exactly at the goal orientation
+    r = task.step(np.zeros((1, task.action_dim)))
+    assert r.info["dropped"][0] and r.terminated[0]
+    assert not r.info["is_success"][0]
+    assert r.reward[0] < 0  # the drop penalty, no success bonus
