@@ -77,9 +77,8 @@ class Trainer:
                               seed + 1000 * (w + 1) + offset, ppo.obs_clip, randomizer_factory(w))
             for w in range(self.num_workers)
         ]  # fmt: skip
+        # Applied by run() for its duration (torch's thread count is per process).
         self.learner_threads = _learner_threads(train, self.num_workers, _is_local(ray_cfg))
-        if self.learner_threads is not None:
-            torch.set_num_threads(self.learner_threads)
         dims = ray.get(self.workers[0].dims.remote())
         self.learner = PPOLearner(
             dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
@@ -158,6 +157,9 @@ class Trainer:
         """Train until total_env_steps (or a stop condition); returns the last metrics."""
         t_start = time.perf_counter() - float(self.counters["wall_time_s"])
         last: dict[str, Any] = {}
+        threads_before = torch.get_num_threads()
+        if self.learner_threads is not None:
+            torch.set_num_threads(self.learner_threads)
         self.log.start_progress(self.train.total_env_steps, int(self.counters["env_steps"]))
         try:
             while self.counters["env_steps"] < self.train.total_env_steps:
@@ -182,6 +184,7 @@ class Trainer:
             self.counters["wall_time_s"] = time.perf_counter() - t_start
             self.save()
             self.log.close()
+            torch.set_num_threads(threads_before)
         return last
 
     def _should_stop(self, metrics: dict[str, Any], t_start: float) -> bool:

@@ -4,6 +4,7 @@ one-iteration policy lag runs end to end with real Ray workers."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,13 @@ def test_policy_lag_trains_end_to_end(ray_session, tmp_path: Path) -> None:
     trainer = Trainer(load_env_config("reach"), PPOConfig(epochs=2, minibatches=1),
                       ModelConfig(actor_hidden=(32,), critic_hidden=(32,)), None, train,
                       RayConfig(), logger, tmp_path)
+    threads_before = torch.get_num_threads()
     last = trainer.run()
     assert last["iteration"] == 6 and last["env_steps"] == 6 * 64
+    # With lag on a local Ray the learner takes the cores the 2 workers leave (at least 1)
+    # during the run, and the process gets its thread count back afterwards.
+    assert trainer.learner_threads == max(1, len(os.sched_getaffinity(0)) - 2)
+    assert torch.get_num_threads() == threads_before
     # Ratios are taken against the behaviour log-probs the workers recorded one iteration
     # behind; they stay small, so the KL against the behaviour policy does too.
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
