@@ -136,11 +136,14 @@ def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvCo
     overrides = dict(overrides or {})
     # The robot node is merged key by key (as Hydra merges): robot yaml < env yaml < overrides,
     # so `{"robot": {"init_qpos_noise": 0.0}}` keeps the ready pose and everything else.
-    robot = OmegaConf.merge(
-        OmegaConf.load(robot_path),
-        OmegaConf.create(values.get("robot") or {}),
-        OmegaConf.create(overrides.pop("robot", None) or {}),
-    )
+    try:
+        robot = OmegaConf.merge(
+            OmegaConf.load(robot_path),
+            OmegaConf.create(values.get("robot") or {}),
+            OmegaConf.create(overrides.pop("robot", None) or {}),
+        )
+    except OmegaConfBaseException as err:
+        raise ValueError(_format_error(f"{path} (robot)", err)) from err
     values = {**values, **overrides, "robot": OmegaConf.to_container(robot, resolve=True)}
     return env_config_from_dict(values, source=str(path))  # type: ignore[arg-type]
 

@@ -8,6 +8,7 @@ Same task and cores for all three:
                   synchronous (the default) and with `train.policy_lag=true`;
   sb3           — stable-baselines3 PPO, 2 envs in subprocesses (SubprocVecEnv), its default
                   hyper-parameters (n_steps 2048, batch 64, 10 epochs, 64-64 MLP).
+The process pins itself (and so Ray and SB3's env processes) to `--workers` cores (default 2).
 
 The machine is shared and its speed drifts by tens of percent within minutes, so the three are
 measured in interleaved rounds: each round times the physics limit, dexrl synchronous, the physics
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from typing import Any
@@ -101,20 +103,22 @@ def iterate(trainer: Trainer, iterations: int) -> float:
 
 
 class SB3Runner:
-    """stable-baselines3 PPO with its defaults on 2 subprocess envs, timed a chunk at a time."""
+    """stable-baselines3 PPO with its defaults, one subprocess env per core, timed a chunk at a
+    time."""
 
-    def __init__(self, env: str) -> None:
+    def __init__(self, env: str, n_envs: int) -> None:
         from stable_baselines3 import PPO
 
         from dexrl.baselines.sb3 import make_vec_env
 
-        self.vec = make_vec_env(load_env_config(env), n_envs=2, seed=0, subprocess=True)
+        self.n_envs = n_envs
+        self.vec = make_vec_env(load_env_config(env), n_envs=n_envs, seed=0, subprocess=True)
         self.model = PPO("MlpPolicy", self.vec, device="cpu", seed=0, verbose=0)
         self.model.learn(total_timesteps=2048 * 2)  # warm-up: one full rollout + update
 
     def rate(self, steps: int) -> float:
         """Samples/s over `steps` more steps (whole rollouts of 2 x 2048, each with its update)."""
-        torch.set_num_threads(2)  # SB3's learner runs in this process, like ours
+        torch.set_num_threads(self.n_envs)  # SB3's learner runs in this process, like ours
         start, t0 = self.model.num_timesteps, time.perf_counter()
         self.model.learn(total_timesteps=steps, reset_num_timesteps=False)
         return (self.model.num_timesteps - start) / (time.perf_counter() - t0)
@@ -123,7 +127,7 @@ class SB3Runner:
         self.vec.close()
 
 
-def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
+def race_reach(target: float, budget_s: float, workers: int = 2) -> dict[str, float | None]:
     """Wall time until the mean consecutive successes of recent training episodes on `reach`
     (targets within 30% of the joint ranges, as the learning test) reaches `target`: dexrl with
     its config defaults vs SB3 PPO with its own defaults, each capped at `budget_s`."""
@@ -135,12 +139,12 @@ def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
 
     env = load_env_config("reach", {"reach_target_range": 0.3})
     ppo, model = default_algo_configs("mlp")
-    train = default_train_config(total_env_steps=10**9, num_workers=2, device="cpu",
+    train = default_train_config(total_env_steps=10**9, num_workers=workers, device="cpu",
                                  checkpoint_every=10**9, stop_at_successes=target,
                                  max_wall_s=budget_s)
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(env, ppo, model, None, train, RayConfig(num_cpus=2), logger, tmp)
+        trainer = Trainer(env, ppo, model, None, train, RayConfig(num_cpus=workers), logger, tmp)
         t0 = time.perf_counter()
         last = trainer.run()
         dex_s = time.perf_counter() - t0
@@ -164,12 +168,23 @@ def race_reach(target: float, budget_s: float) -> dict[str, float | None]:
                 return False
             return elapsed < budget_s
 
-    vec = make_vec_env(env, n_envs=2, seed=0, subprocess=True)
+    vec = make_vec_env(env, n_envs=workers, seed=0, subprocess=True)
     race = Race()
     PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0).learn(10**9, callback=race)
     vec.close()
     return {"target_consecutive_successes": target, "budget_s": budget_s,
             "dexrl_s": dex_s if dex_ok else None, "sb3_s": race.reached}
+
+
+def pin_cores(n: int) -> None:
+    """Run this process, and what it starts (Ray, SB3's env processes), on n cores, so the three
+    contenders and the n-thread physics limit share the same cores on a bigger machine too."""
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < n:
+        raise SystemExit(f"--workers {n} needs {n} cores; this process may use {len(cpus)}")
+    os.sched_setaffinity(0, cpus[:n])
 
 
 def stats(xs: list[float]) -> dict[str, float]:
@@ -186,7 +201,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         sync = make_trainer(args.env, train, f"{tmp}/sync")
         lag = make_trainer(args.env, TrainConfig(**{**train.__dict__, "policy_lag": True}), f"{tmp}/lag")
-        sb3 = SB3Runner(args.env)
+        sb3 = SB3Runner(args.env, args.workers)
         iterate(sync, 1)  # warm-up (first weights, first episodes)
         iterate(lag, 1)
         for r in range(args.rounds):
@@ -248,6 +263,9 @@ def main() -> None:
     p.add_argument("--race-budget-s", type=float, default=600.0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if min(args.rounds, args.iterations, args.workers) < 1 or args.physics_s <= 0:
+        p.error("--rounds, --iterations and --workers must be >= 1 and --physics-s > 0")
+    pin_cores(args.workers)
     args.train_overrides = {k: v for k, v in (("envs_per_worker", args.envs_per_worker),
                                               ("horizon", args.horizon)) if v is not None}
     result = measure(args)
@@ -259,7 +277,7 @@ def main() -> None:
     print(f"ratio_vs_sb3 {r['min']:.2f}/{r['median']:.2f}/{r['max']:.2f} "
           f"({result['samples_per_iteration']} samples per iteration)")
     if args.race:
-        race = race_reach(args.race_target, args.race_budget_s)
+        race = race_reach(args.race_target, args.race_budget_s, args.workers)
         result["reach_race"] = race
         dex_s, sb3_s = race["dexrl_s"], race["sb3_s"]
         fmt = lambda v: "not reached" if v is None else f"{v:.0f} s"  # noqa: E731

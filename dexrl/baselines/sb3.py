@@ -15,20 +15,15 @@ from dexrl.config import EnvConfig, TrainConfig
 
 
 def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True) -> Any:
-    from dataclasses import asdict
-
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
     from dexrl.tasks.gym_env import DexHandEnv
-
-    values = asdict(env)
-    name = values.pop("name")
 
     def factory(rank: int) -> Any:
         def make() -> Any:
             from gymnasium.wrappers import TimeLimit
 
-            e = DexHandEnv(env=name, obs_mode="policy", **values)  # every field, robot included
+            e = DexHandEnv(env=env, obs_mode="policy")  # this EnvConfig as it is, robot included
             e.reset(seed=seed + rank)
             return TimeLimit(e, max_episode_steps=env.max_episode_steps)
 

@@ -78,7 +78,10 @@ class Trainer:
             for w in range(self.num_workers)
         ]  # fmt: skip
         # Applied by run() for its duration (torch's thread count is per process).
-        self.learner_threads = _learner_threads(train, self.num_workers, _is_local(ray_cfg))
+        local = _is_local(ray_cfg)
+        self.learner_threads = _learner_threads(
+            train, self.num_workers, local, cores=_local_cores() if local else None
+        )
         dims = ray.get(self.workers[0].dims.remote())
         self.learner = PPOLearner(
             dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
@@ -97,17 +100,28 @@ class Trainer:
     # ------------------------------------------------------------------ rollouts
     def _launch(self, weights_ref: Any) -> dict[int, Any]:
         self._await_restarted()
-        return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)}
+        return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)
+                if i not in self._restarting}  # fmt: skip
 
-    def _await_restarted(self) -> None:
+    def _await_restarted(self, timeout_s: float = 120.0) -> None:
         """Wait until workers that died have been rebuilt by Ray (their constructor ran again),
-        so one death is one restart, not a string of 'unavailable' errors while it restarts."""
+        so one death is one restart, not a string of 'unavailable' errors while it restarts. A
+        worker not back within `timeout_s` sits this iteration out and is asked again next time."""
+        deadline = time.monotonic() + timeout_s
         for i in sorted(self._restarting):
-            try:
-                ray.get(self.workers[i].pid.remote(), timeout=120)
-                self._restarting.discard(i)
-            except (*_WORKER_ERRORS, ray.exceptions.GetTimeoutError) as err:
-                self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
+            while True:
+                try:
+                    ray.get(self.workers[i].pid.remote(), timeout=max(1.0, deadline - time.monotonic()))
+                    self._restarting.discard(i)
+                    break
+                except ray.exceptions.ActorUnavailableError as err:  # restarting: ask again
+                    if time.monotonic() >= deadline:
+                        self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
+                        break
+                    time.sleep(0.2)
+                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
+                    self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
+                    break
 
     def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         batches, stats = [], []
@@ -144,13 +158,19 @@ class Trainer:
         pending, self._pending = self._pending, None
         return self._gather(pending)
 
-    def close(self) -> None:
-        """Stop this run's actors (workers, ADR) so their CPUs return to Ray; the learner stays."""
-        self.finish_pending()
-        for actor in [*self.workers, self.adr_actor]:
-            if actor is not None:
-                ray.kill(actor)
-        self.workers, self.adr_actor = [], None
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Stop this run's actors (workers, ADR) so their CPUs return to Ray; the learner stays.
+        A rollout still in flight gets `timeout_s` to finish; its data is discarded."""
+        try:
+            if self._pending is not None:
+                ray.wait(list(self._pending.values()), num_returns=len(self._pending),
+                         timeout=timeout_s)  # fmt: skip
+                self._pending = None
+        finally:
+            for actor in [*self.workers, self.adr_actor]:
+                if actor is not None:
+                    ray.kill(actor)
+            self.workers, self.adr_actor = [], None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> dict[str, Any]:
@@ -284,10 +304,19 @@ def _learner_threads(
     if train.learner_threads != "auto":
         return int(train.learner_threads)
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = _local_cores()
     if not train.policy_lag:
         return cores
     return max(1, cores - num_workers) if local else None
+
+
+def _local_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by the CPUs Ray was given (Ray
+    follows container quotas and `ray.num_cpus`; the affinity alone can be the whole host)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if ray.is_initialized():
+        cores = min(cores, max(1, int(ray.cluster_resources().get("CPU", cores))))
+    return cores
 
 
 def _mean(xs: list[float]) -> float:

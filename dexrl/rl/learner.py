@@ -357,7 +357,10 @@ class PPOLearner:
         )
         self.actor.load_state_dict(state["actor"])
         self.critic.load_state_dict(state["critic"])
+        fused = self.optimizer.defaults.get("fused")
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # this machine's kernel, not the saver's
+            group["fused"] = fused
         self.obs_rms.load_state_dict(state["obs_rms"])
         self.critic_obs_rms.load_state_dict(state["critic_obs_rms"])
         self.return_rms.load_state_dict(state["return_rms"])

@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from dexrl.config import EnvConfig
 from dexrl.tasks.registry import make_task
 
 
@@ -21,7 +22,7 @@ class DexHandEnv(gym.Env):
 
     def __init__(
         self,
-        env: str = "cube_rotate",
+        env: str | EnvConfig = "cube_rotate",
         render_mode: str | None = None,
         obs_mode: str = "dict",
         width: int = 480,
@@ -33,6 +34,11 @@ class DexHandEnv(gym.Env):
             raise ValueError(f"obs_mode must be 'dict' or 'policy' (got '{obs_mode}')")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array' (got '{render_mode}')")
+        if isinstance(env, EnvConfig) and overrides:
+            raise ValueError(
+                f"DexHandEnv got an EnvConfig and overrides {sorted(overrides)}; put the values in "
+                "the EnvConfig (dataclasses.replace) or pass the env name with the overrides"
+            )
         self.task = make_task(env, num_envs=1, seed=0, overrides=overrides, autoreset=False)
         self.obs_mode = obs_mode
         self.render_mode = render_mode

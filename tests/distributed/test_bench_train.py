@@ -27,6 +27,11 @@ def test_bench_train_prints_paired_ratios() -> None:
     for key in ("fraction_of_physics_limit", "fraction_of_physics_limit_policy_lag",
                 "sb3_fraction_of_physics_limit", "ratio_vs_sb3"):  # fmt: skip
         assert math.isfinite(result[key]) and result[key] > 0, (key, result[key])
-    rounds = result["fraction_of_physics_limit_rounds"]
-    assert rounds["min"] <= result["fraction_of_physics_limit"] <= rounds["max"]
+    # The headline figures are the paired ratios of the round's own rates and physics windows.
+    row = result["rounds"][0]
+    assert result["fraction_of_physics_limit"] == pytest.approx(row["dexrl"] / row["limit_dexrl"])
+    assert result["ratio_vs_sb3"] == pytest.approx(
+        (row["dexrl"] / row["limit_dexrl"]) / (row["sb3"] / row["limit_sb3"])
+    )
+    assert row["limit_min"] <= row["limit_dexrl"] <= row["limit_max"]
     assert "fraction_of_physics_limit (min/median/max over 1 rounds)" in out.stdout

@@ -22,6 +22,7 @@ def test_learner_threads() -> None:
     lag = TrainConfig(policy_lag=True)
     # Synchronous: the workers wait during the update, the learner takes every core.
     assert _learner_threads(sync, 2, local=True, cores=cores) == 2
+    assert _learner_threads(sync, 2, local=True, cores=8) == 8
     # Policy lag on a local Ray: the cores the workers leave, at least one.
     assert _learner_threads(lag, 2, local=True, cores=cores) == 1
     assert _learner_threads(lag, 1, local=True, cores=8) == 7

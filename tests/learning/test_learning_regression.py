@@ -69,8 +69,8 @@ def test_reach_reaches_success_threshold(ray_session, tmp_path: Path) -> None:
     trained = _evaluate(env, actor, episodes=64)
     print(f"reach: random {random_policy}, trained {trained}, late training success_rate "
           f"{_late(rows, 'success_rate'):.3f}")
-    # Seeds 0 / 1 / 2 (300k steps, 2 workers, adaptive lr): 0.92 / 0.34 / 0.98 (constant lr:
-    # 0.01 for seed 1, hence the adaptive schedule); the random policy never succeeds.
+    # Seeds 0 / 1 / 2 with the defaults (300k steps, 2 workers x 64 envs x 16 steps): 0.39 /
+    # 0.00 / 0.16 (README "Learning regression"); the random policy never succeeds.
     assert trained["success_rate"] >= 0.15, trained
 
 
@@ -81,6 +81,7 @@ def test_cube_rotate_z_improves_over_random_policy(ray_session, tmp_path: Path) 
     trained = _evaluate(env, actor, episodes=128)
     print(f"cube_rotate_z: random {random_policy}, trained {trained}, late training return "
           f"{_late(rows, 'episode_return_mean'):.3f}")
-    # Seeds 0 and 1 (300k steps, 2 workers): 2.23 and 1.86 against the random policy's 1.00.
+    # Seed 0 with the defaults (300k steps): 1.64 against the random policy's 1.00 (the earlier
+    # 16 envs x 64 steps: 1.80).
     assert trained["return_mean"] >= 1.4 * random_policy["return_mean"], (trained, random_policy)
     assert trained["success_rate"] > random_policy["success_rate"], (trained, random_policy)

@@ -188,6 +188,17 @@ def test_sb3_envs_get_the_robot_overrides() -> None:
         assert len(task.cfg.robot.ready_pose) > 1  # the other joints of the robot yaml stay
     finally:
         vec.close()
+    # An EnvConfig built in code is used as it is (not merged with the yaml again).
+    import dataclasses
+
+    one_joint = dataclasses.replace(cfg, robot=dataclasses.replace(cfg.robot, ready_pose={"FFJ3": 0.1}))
+    vec = make_vec_env(one_joint, n_envs=1, seed=0, subprocess=False)
+    try:
+        assert vec.venv.envs[0].unwrapped.task.cfg == one_joint
+    finally:
+        vec.close()
+    with pytest.raises(ValueError, match="got an EnvConfig and overrides"):
+        DexHandEnv(env=one_joint, substeps=10)
 
 
 def test_a_dropped_cube_at_the_goal_orientation_is_a_drop_not_a_success() -> None:
