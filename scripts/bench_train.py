@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from typing import Any
 
 import mujoco
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 
 from dexrl.config import (
+    EnvConfig,
     LoggerConfig,
     RayConfig,
     TrainConfig,
@@ -77,12 +79,11 @@ def _state(m: mujoco.MjModel, d: mujoco.MjData, spec: mujoco.mjtState) -> np.nda
     return out
 
 
-def make_trainer(env: str, train: TrainConfig, run_dir: str) -> Trainer:
+def make_trainer(env: EnvConfig, train: TrainConfig, run_dir: str, num_cpus: int) -> Trainer:
     """A Trainer as scripts/train.py builds it (ADR off: the physics limit has no ADR either)."""
     logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
     ppo, model = default_algo_configs("mlp")
-    return Trainer(load_env_config(env), ppo, model, None, train,
-                   RayConfig(num_cpus=2 * train.num_workers), logger, run_dir)
+    return Trainer(env, ppo, model, None, train, RayConfig(num_cpus=num_cpus), logger, run_dir)
 
 
 def iterate(trainer: Trainer, iterations: int) -> float:
@@ -138,13 +139,11 @@ def race_reach(target: float, budget_s: float, workers: int = 2) -> dict[str, fl
     from dexrl.baselines.sb3 import make_vec_env
 
     env = load_env_config("reach", {"reach_target_range": 0.3})
-    ppo, model = default_algo_configs("mlp")
     train = default_train_config(total_env_steps=10**9, num_workers=workers, device="cpu",
                                  checkpoint_every=10**9, stop_at_successes=target,
                                  max_wall_s=budget_s)
-    logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10**9)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(env, ppo, model, None, train, RayConfig(num_cpus=workers), logger, tmp)
+        trainer = make_trainer(env, train, tmp, num_cpus=workers)
         t0 = time.perf_counter()
         last = trainer.run()
         dex_s = time.perf_counter() - t0
@@ -197,24 +196,29 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     train = default_train_config(num_workers=args.workers, device="cpu", checkpoint_every=10**9,
                                  total_env_steps=10**12, **args.train_overrides)
+    env = load_env_config(args.env)
     rows: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        sync = make_trainer(args.env, train, f"{tmp}/sync")
-        lag = make_trainer(args.env, TrainConfig(**{**train.__dict__, "policy_lag": True}), f"{tmp}/lag")
+        # One Ray session holds both trainers' workers (idle ones cost nothing).
+        sync = make_trainer(env, train, f"{tmp}/sync", num_cpus=2 * args.workers)
+        lag = make_trainer(env, replace(train, policy_lag=True), f"{tmp}/lag", num_cpus=2 * args.workers)
         sb3 = SB3Runner(args.env, args.workers)
         iterate(sync, 1)  # warm-up (first weights, first episodes)
         iterate(lag, 1)
+        contenders = {
+            "dexrl": lambda: iterate(sync, args.iterations),
+            "dexrl_policy_lag": lambda: iterate(lag, args.iterations),
+            "sb3": lambda: sb3.rate(args.sb3_steps),
+        }
         for r in range(args.rounds):
+            # physics, contender, physics, contender, ...: each paired with the windows around it.
             limits = [physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"]]
-            row = {"dexrl": iterate(sync, args.iterations)}
-            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
-            row["dexrl_policy_lag"] = iterate(lag, args.iterations)
-            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
-            row["sb3"] = sb3.rate(args.sb3_steps)
-            limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
-            row.update(limit_dexrl=(limits[0] + limits[1]) / 2,
-                       limit_dexrl_policy_lag=(limits[1] + limits[2]) / 2,
-                       limit_sb3=(limits[2] + limits[3]) / 2, limit_min=min(limits), limit_max=max(limits))
+            row: dict[str, float] = {}
+            for name, rate in contenders.items():
+                row[name] = rate()
+                limits.append(physics_limit(args.env, args.workers, args.physics_s)["env_steps_per_s"])
+                row[f"limit_{name}"] = (limits[-2] + limits[-1]) / 2
+            row.update(limit_min=min(limits), limit_max=max(limits))
             rows.append(row)
             print(f"round {r + 1}/{args.rounds}: physics limit {min(limits):,.0f}-{max(limits):,.0f} "
                   f"env steps/s; dexrl {row['dexrl']:,.0f} ({row['dexrl'] / row['limit_dexrl']:.3f}), "
@@ -230,7 +234,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     frac_sb3 = [r["sb3"] / r["limit_sb3"] for r in rows]
     return {
         "env": args.env, "workers": args.workers, "rounds": rows,
-        "train": {k: train.__dict__[k] for k in ("envs_per_worker", "horizon", "learner_threads")},
+        "train": {k: getattr(train, k) for k in ("envs_per_worker", "horizon", "learner_threads")},
         "samples_per_iteration": args.workers * train.envs_per_worker * train.horizon,
         "physics_limit_env_steps_per_s": stats([r["limit_min"] for r in rows] + [r["limit_max"] for r in rows]),
         "dexrl_samples_per_s": stats([r["dexrl"] for r in rows]),

@@ -37,7 +37,7 @@ def init_ray(cfg: RayConfig) -> None:
     """Start a local Ray (embedded default) or join a cluster (`ray.address=auto`)."""
     if ray.is_initialized():
         return
-    if cfg.address in (None, "", "local"):
+    if _is_local(cfg):
         ray.init(num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=True)
     else:
         ray.init(address=cfg.address, include_dashboard=False)
@@ -78,10 +78,7 @@ class Trainer:
             for w in range(self.num_workers)
         ]  # fmt: skip
         # Applied by run() for its duration (torch's thread count is per process).
-        local = _is_local(ray_cfg)
-        self.learner_threads = _learner_threads(
-            train, self.num_workers, local, cores=_local_cores() if local else None
-        )
+        self.learner_threads = _learner_threads(train, self.num_workers, _is_local(ray_cfg))
         dims = ray.get(self.workers[0].dims.remote())
         self.learner = PPOLearner(
             dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
@@ -109,19 +106,23 @@ class Trainer:
         worker not back within `timeout_s` sits this iteration out and is asked again next time."""
         deadline = time.monotonic() + timeout_s
         for i in sorted(self._restarting):
-            while True:
-                try:
-                    ray.get(self.workers[i].pid.remote(), timeout=max(1.0, deadline - time.monotonic()))
-                    self._restarting.discard(i)
-                    break
-                except ray.exceptions.ActorUnavailableError as err:  # restarting: ask again
-                    if time.monotonic() >= deadline:
-                        self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
-                        break
-                    time.sleep(0.2)
-                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
-                    self.log.warn(f"rollout worker {i} is still restarting ({type(err).__name__})")
-                    break
+            if self._answers_by(i, deadline):
+                self._restarting.discard(i)
+            else:
+                self.log.warn(f"rollout worker {i} is still restarting")
+
+    def _answers_by(self, i: int, deadline: float) -> bool:
+        """True once worker i answers a call; False if it has not by `deadline`."""
+        while True:
+            try:
+                ray.get(self.workers[i].pid.remote(), timeout=max(1.0, deadline - time.monotonic()))
+                return True
+            except ray.exceptions.ActorUnavailableError:  # still restarting: ask again
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.2)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                return False
 
     def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         batches, stats = [], []
