@@ -94,14 +94,22 @@ class EnvConfig:
     # cube_solve: random moves in a scramble, or a fixed scramble in standard notation.
     scramble_moves: int = 25
     scramble: str = ""
+    # ADR thresholds of this task, successes per episode (dexrl.adr.randomizer.config_for_task):
+    # a boundary widens at a mean >= high and narrows at <= low; adr.threshold_* override them.
+    adr_threshold_low: float = 10.0  # [R] Table 15
+    adr_threshold_high: float = 20.0  # [R] Table 15
     # The hand.
     robot: RobotConfig = field(default_factory=RobotConfig)
 
 
 def _format_error(source: str, err: OmegaConfBaseException) -> str:
     key = getattr(err, "full_key", None) or getattr(err, "key", None)
+    # A node merged on its own (`train`) reports keys relative to it: name them in full.
+    if key and source.isidentifier() and not str(key).startswith(source + "."):
+        key = f"{source}.{key}"
     where = f" (key: {key})" if key else ""
-    return f"invalid config in {source}{where}: {err.msg if hasattr(err, 'msg') else err}"
+    msg = str(err.msg if hasattr(err, "msg") else err).strip().splitlines()
+    return f"invalid config in {source}{where}: {msg[0] if msg else type(err).__name__}"
 
 
 def env_config_from_dict(values: dict[str, Any], source: str = "<dict>") -> EnvConfig:
@@ -166,6 +174,7 @@ def validate_env_config(cfg: EnvConfig) -> None:
         (cfg.face_tolerance > 0, f"env.face_tolerance must be > 0 (got {cfg.face_tolerance})"),
         (0 <= cfg.rotate_probability <= 1, f"env.rotate_probability must be in [0, 1] (got {cfg.rotate_probability})"),
         (cfg.scramble_moves >= 0, f"env.scramble_moves must be >= 0 (got {cfg.scramble_moves})"),
+        (0 <= cfg.adr_threshold_low < cfg.adr_threshold_high, f"env.adr_threshold_low must be >= 0 and below env.adr_threshold_high (got {cfg.adr_threshold_low}, {cfg.adr_threshold_high})"),
     ]
     for ok, message in checks:
         if not ok:
