@@ -16,8 +16,8 @@ _LINE = (
     ("return", "episode_return_mean", ".2f"), ("succ", "consecutive_successes_mean", ".2f"),
     ("succ_med", "consecutive_successes_median", ".1f"), ("succ_rate", "success_rate", ".2f"),
     ("drop", "drop_rate", ".2f"), ("adr_H", "adr_entropy_npd", ".3f"),
-    ("pi_loss", "policy_loss", ".4f"), ("v_loss", "value_loss", ".4f"), ("kl", "approx_kl", ".4f"),
-    ("clip", "clip_fraction", ".3f"), ("ev", "explained_variance", ".2f"),
+    ("pi_loss", "policy_loss", ".4f"), ("v_loss", "value_loss", ".4f"), ("kl", "kl_end", ".4f"),
+    ("clip", "clip_fraction", ".3f"), ("std", "action_std", ".3f"), ("lr", "lr", ".1e"), ("ev", "explained_variance", ".2f"),
     ("learn_s", "learner_time_s", ".2f"), ("roll_s", "rollout_time_s", ".2f"),
 )  # fmt: skip
 

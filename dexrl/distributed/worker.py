@@ -92,13 +92,15 @@ class RolloutWorker:
         hidden0 = self.hidden
         healthy = np.ones(self.task.num_envs, dtype=bool)
         for _ in range(self.horizon):
-            actions, logp, self.hidden = self.actor.act(
+            step = self.actor.sample(
                 self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
             )
-            r = self.task.step(actions)
+            self.hidden = step.hidden
+            r = self.task.step(step.actions)
             self.buffer.add(
-                self.obs, self.critic_obs, actions, logp, r.reward.astype(np.float32),
+                self.obs, self.critic_obs, step.actions, step.logp, r.reward.astype(np.float32),
                 r.terminated, r.truncated, self.starts, r.info.get("final_critic_obs"),
+                action_mean=step.mean, action_std=step.std,
             )  # fmt: skip
             self._record(r.info, stats)
             healthy &= ~r.info["unhealthy"]

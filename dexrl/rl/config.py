@@ -29,11 +29,15 @@ class PPOConfig:
     clip: float = 0.2
     """PPO ratio clip epsilon [D]/[R] (FACTS.md)."""
     lr: float = 3e-4
-    """Adam learning rate [D]/[R] (FACTS.md)."""
+    """Adam learning rate of the policy [D]/[R] (FACTS.md); the start value under "adaptive"."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critic: its own, never KL-driven (the KL measures the policy)."""
     lr_schedule: Literal["constant", "linear", "adaptive"] = "constant"
     """"constant"; "linear" decay to 0 over training (driven by `PPOLearner.set_progress`);
-    "adaptive": after each update divide lr by 1.5 when its KL exceeded 2 x desired_kl, multiply
-    by 1.5 when it was below desired_kl / 2 (the KL-adaptive rule GPU in-hand trainers use)."""
+    "adaptive": after each epoch, from the analytic KL of the policy against the behaviour policy
+    over the whole batch, divide the policy's lr by 1.5 when the KL exceeds 2 x desired_kl and
+    multiply it by 1.5 below desired_kl / 2 (the rule of rsl_rl / rl_games). The critic's lr
+    follows "linear" when that is chosen, never the KL."""
     desired_kl: float = 0.016
     """KL per update the "adaptive" schedule aims at."""
     adam_eps: float = 1e-5
@@ -45,13 +49,19 @@ class PPOConfig:
     value_clip: float | None = None
     """Clip the value prediction to old +- this (in normalized units); None = no value clipping."""
     max_grad_norm: float = 1.0
-    """Clip the global gradient norm of actor + critic to this before each Adam step."""
+    """Clip the policy's gradient norm to this before each Adam step."""
+    critic_max_grad_norm: float = 1.0
+    """Clip the critic's gradient norm to this (separately from the policy's)."""
+    bounds_loss_coef: float = 1e-4
+    """Weight of the soft penalty on action means beyond ±1.1 (`losses.bounds_loss`; rl_games'
+    in-hand configs use 1e-4): the env clips actions, so a mean far outside loses its gradient."""
     epochs: int = 5
     """Passes over each rollout batch."""
     minibatches: int = 4
     """Minibatches per epoch (MLP: over T*B samples; LSTM: over sequences of bptt_len steps)."""
     target_kl: float | None = None
-    """Stop the update early once a minibatch's approx KL exceeds this; None = never stop early."""
+    """Stop the update early once a minibatch's analytic KL against the behaviour policy exceeds
+    this; None = never stop early."""
     normalize_advantages: bool = True
     """Normalize advantages to zero mean / unit std per minibatch [D]/[R] (FACTS.md)."""
     normalize_value_targets: bool = True
@@ -67,6 +77,7 @@ class PPOConfig:
         _in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
         _positive("clip", self.clip)
         _positive("lr", self.lr)
+        _positive("critic_lr", self.critic_lr)
         _one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _positive("desired_kl", self.desired_kl)
         _positive("adam_eps", self.adam_eps)
@@ -75,6 +86,8 @@ class PPOConfig:
         if self.value_clip is not None:
             _positive("value_clip", self.value_clip)
         _positive("max_grad_norm", self.max_grad_norm)
+        _positive("critic_max_grad_norm", self.critic_max_grad_norm)
+        _non_negative("bounds_loss_coef", self.bounds_loss_coef)
         _positive_int("epochs", self.epochs)
         _positive_int("minibatches", self.minibatches)
         if self.target_kl is not None:

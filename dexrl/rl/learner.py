@@ -18,19 +18,32 @@ from numpy.typing import NDArray
 
 from dexrl.rl.config import ModelConfig, PPOConfig
 from dexrl.rl.gae import compute_gae
-from dexrl.rl.losses import approx_kl, entropy_loss, normalize_advantages, policy_loss, value_loss
+from dexrl.rl.losses import (
+    bounds_loss,
+    entropy_loss,
+    gaussian_kl,
+    normalize_advantages,
+    policy_loss,
+    value_loss,
+)
 from dexrl.rl.networks import Critic, GaussianActor, Hidden, make_actor
 from dexrl.rl.normalizer import RunningMeanStd
 from dexrl.rl.storage import RolloutBatch
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 """Version of the `state_dict()` layout; bump it when the layout changes."""
 
 METRIC_KEYS = (
-    "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "update_kl",
-    "grad_norm", "epochs_run", "lr", "explained_variance", "learner_time_s",
+    "policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "kl", "kl_end",
+    "clip_fraction", "actor_grad_norm", "critic_grad_norm", "actor_clipped", "critic_clipped",
+    "epochs_run", "lr", "critic_lr", "action_std", "explained_variance", "learner_time_s",
 )  # fmt: skip
-"""Keys of the dict `PPOLearner.update` returns (all floats)."""
+"""Keys of the dict `PPOLearner.update` returns (all floats).
+
+kl: the KL the adaptive learning rate read last; kl_end: the analytic KL of the updated policy
+against the behaviour policy over the whole batch (equal to kl when every epoch ran);
+approx_kl: the sample estimate against the behaviour policy, mean over minibatches (for
+comparison with other trainers); *_clipped: share of optimizer steps whose gradient was clipped."""
 
 Sequences = dict[str, torch.Tensor]
 """Training data cut into sequences: each entry [L, N, ...] (L steps of N sequences)."""
@@ -72,8 +85,10 @@ class PPOLearner:
             self.critic = Critic(critic_obs_dim, model, ppo.obs_clip)
         self.actor.to(self.device)
         self.critic.to(self.device)
-        self.params = [*self.actor.parameters(), *self.critic.parameters()]
-        self.optimizer = _adam(self.params, ppo.lr, ppo.adam_eps)
+        # Actor and critic step separately (DESIGN.md 12): each has its own gradient clip, and only
+        # the actor's learning rate follows the KL; the privileged critic keeps its own.
+        self.optimizer = _adam(list(self.actor.parameters()), ppo.lr, ppo.adam_eps)
+        self.critic_optimizer = _adam(list(self.critic.parameters()), ppo.critic_lr, ppo.adam_eps)
         self.obs_rms = RunningMeanStd(obs_dim)
         self.critic_obs_rms = RunningMeanStd(critic_obs_dim)
         self.return_rms = RunningMeanStd(())
@@ -89,9 +104,9 @@ class PPOLearner:
     def update(self, batch: RolloutBatch) -> dict[str, float]:
         """One PPO update on a rollout; returns the metrics named in `METRIC_KEYS`.
 
-        Losses, entropy, KLs and clip_fraction are means over the minibatches evaluated;
-        value_loss is in normalized return units; approx_kl is against the behaviour policy,
-        update_kl against the policy at the start of this update; epochs_run counts optimizer
+        Losses, entropy, approx_kl and clip_fraction are means over the minibatches evaluated;
+        value_loss is in normalized return units; kl / kl_end are analytic KLs against the
+        behaviour policy over the whole batch (see METRIC_KEYS); epochs_run counts optimizer
         steps / minibatches (below `epochs` after a KL early stop).
 
         Order, and why:
@@ -103,7 +118,9 @@ class PPOLearner:
            observation, by the critic (learner side; workers never run the critic).
         3. GAE on numpy. 4. Return statistics and normalized value targets.
         5. Cut the rollout into sequences (MLP: single steps; LSTM: bptt_len-step chunks).
-        6. epochs x minibatches of Adam with gradient clipping; optional early stop on KL.
+        6. epochs x minibatches: actor and critic each take an Adam step with its own gradient
+           clip; after each epoch the analytic KL against the behaviour policy over the whole
+           batch sets the actor's learning rate ("adaptive"); optional early stop on the KL.
         """
         start = time.perf_counter()
         self._check_batch(batch)
@@ -119,11 +136,11 @@ class PPOLearner:
         metrics["explained_variance"] = explained_variance(values, returns)
         metrics["learner_time_s"] = time.perf_counter() - start
         self.iteration += 1
-        self._adapt_lr(metrics["update_kl"])
         return metrics
 
     def _adapt_lr(self, kl: float) -> None:
-        """The "adaptive" schedule: keep the KL of each update near `desired_kl`."""
+        """The "adaptive" schedule, after each epoch: keep the policy's KL from the behaviour
+        policy near `desired_kl` (÷1.5 above 2×, ×1.5 below ½×, as rsl_rl and rl_games do)."""
         if self.ppo.lr_schedule != "adaptive" or not np.isfinite(kl):
             return
         if kl > 2.0 * self.ppo.desired_kl:
@@ -206,21 +223,18 @@ class PPOLearner:
 
         For the LSTM the state at each chunk start comes from unrolling the pre-update policy
         from `batch.actor_hidden` over the rollout (truncated BPTT: gradients stop at chunk
-        starts, the state does not). logp_start (pre-update log-probs) serves the KL early stop.
+        starts, the state does not).
         """
         arrays = {
             "obs": batch.obs, "critic_obs": batch.critic_obs, "actions": batch.actions,
-            "logp_old": batch.logp, "episode_starts": batch.episode_starts,
+            "logp_old": batch.logp, "mean_old": batch.action_mean, "std_old": batch.action_std,
+            "episode_starts": batch.episode_starts,
             "advantages": advantages, "targets": targets, "old_values": old_values,
         }  # fmt: skip
         full = {name: torch.as_tensor(x, device=self.device) for name, x in arrays.items()}
         length = self.chunk_len(batch.num_steps)
         hidden0 = self._chunk_start_states(full["obs"], full["episode_starts"], batch, length)
-        sequences = {name: _to_sequences(x, length) for name, x in full.items()}
-        sequences["logp_start"], _ = self.actor.evaluate(
-            sequences["obs"], sequences["actions"], hidden0, sequences["episode_starts"]
-        )
-        return sequences, hidden0
+        return {name: _to_sequences(x, length) for name, x in full.items()}, hidden0
 
     def _chunk_start_states(
         self, obs: torch.Tensor, starts: torch.Tensor, batch: RolloutBatch, length: int
@@ -238,9 +252,13 @@ class PPOLearner:
         return tuple(torch.cat([s[i] for s in states], dim=0) for i in range(len(hidden)))
 
     def _optimize(self, sequences: Sequences, hidden0: Hidden) -> dict[str, float]:
-        """epochs x minibatches over the N sequences; stops early when the policy moved more than
-        target_kl away from where this update started (measured against the pre-update policy,
-        not the behaviour policy, so a one-update policy lag does not trigger it at once)."""
+        """epochs x minibatches of Adam over the N sequences.
+
+        After each epoch the analytic KL of the policy against the behaviour policy is measured
+        on the whole batch and drives the adaptive learning rate (so the value the controller
+        reads after the last epoch *is* the KL of the finished update). With `target_kl` the
+        update stops early at the first minibatch whose KL against the behaviour policy exceeds it.
+        """
         num_sequences = sequences["obs"].shape[1]
         if num_sequences < self.ppo.minibatches:
             raise ValueError(
@@ -248,58 +266,93 @@ class PPOLearner:
                 "in this batch (MLP: T*B samples, LSTM: (T/bptt_len)*B chunks)"
             )
         history: list[dict[str, torch.Tensor]] = []
-        steps = 0
+        steps, kl_read, stopped = 0, float("nan"), False
         for _ in range(self.ppo.epochs):
             perm = torch.randperm(num_sequences, generator=self.generator)
             for idx in torch.tensor_split(perm, self.ppo.minibatches):
-                loss, stats = self._minibatch_loss(sequences, hidden0, idx.to(self.device))
-                history.append(stats)
-                if (
-                    self.ppo.target_kl is not None
-                    and stats["update_kl"].item() > self.ppo.target_kl
-                ):
-                    return self._summarize(history, steps)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(
-                    self.params, self.ppo.max_grad_norm
+                actor_loss, critic_loss, stats = self._minibatch_loss(
+                    sequences, hidden0, idx.to(self.device)
                 )
-                self.optimizer.step()
+                history.append(stats)
+                if self.ppo.target_kl is not None and stats["kl"].item() > self.ppo.target_kl:
+                    stopped = True
+                    break
+                stats.update(self._step(actor_loss, critic_loss))
                 steps += 1
-        return self._summarize(history, steps)
+            kl_read = self.batch_kl(sequences, hidden0)
+            self._adapt_lr(kl_read)
+            if stopped:
+                break
+        metrics = self._summarize(history, steps)
+        metrics["kl"] = kl_read
+        metrics["kl_end"] = kl_read  # the last reading is taken after the last step
+        return metrics
+
+    def _step(self, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One Adam step of each network, each with its own gradient clip (the actor's noisy
+        gradient must not set the critic's step size, nor the other way round)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        (actor_loss + critic_loss).backward()  # disjoint graphs: each gets only its own gradient
+        actor_norm = torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.ppo.max_grad_norm)
+        critic_norm = torch.nn.utils.clip_grad_norm_(
+            self.critic.parameters(), self.ppo.critic_max_grad_norm
+        )
+        self.optimizer.step()
+        self.critic_optimizer.step()
+        return {
+            "actor_grad_norm": actor_norm.detach(),
+            "critic_grad_norm": critic_norm.detach(),
+            "actor_clipped": (actor_norm > self.ppo.max_grad_norm).float(),
+            "critic_clipped": (critic_norm > self.ppo.critic_max_grad_norm).float(),
+        }
+
+    @torch.no_grad()
+    def batch_kl(self, sequences: Sequences, hidden0: Hidden) -> float:
+        """Analytic KL(behaviour || current policy), mean over every sample of the batch."""
+        mean, _ = self.actor(sequences["obs"], hidden0 or None, sequences["episode_starts"])
+        std = self.actor.log_std.exp()
+        return gaussian_kl(sequences["mean_old"], sequences["std_old"], mean, std).mean().item()
 
     def _minibatch_loss(
         self, sequences: Sequences, hidden0: Hidden, idx: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """(actor loss, critic loss, detached statistics) of one minibatch."""
         mb = {name: x[:, idx] for name, x in sequences.items()}
-        logp, entropy = self.actor.evaluate(
-            mb["obs"], mb["actions"], tuple(h[idx] for h in hidden0), mb["episode_starts"]
-        )
+        mean, _ = self.actor(mb["obs"], tuple(h[idx] for h in hidden0) or None, mb["episode_starts"])
+        dist = self.actor.distribution(mean)
+        logp, entropy = dist.log_prob(mb["actions"]).sum(-1), dist.entropy().sum(-1)
         advantages = mb["advantages"]
         if self.ppo.normalize_advantages:
             advantages = normalize_advantages(advantages)
-        pg_loss, clip_fraction, kl = policy_loss(logp, mb["logp_old"], advantages, self.ppo.clip)
+        pg_loss, clip_fraction, approx = policy_loss(logp, mb["logp_old"], advantages, self.ppo.clip)
+        b_loss = bounds_loss(mean)
+        ent_loss = entropy_loss(entropy)
+        actor_loss = pg_loss + self.ppo.entropy_coef * ent_loss + self.ppo.bounds_loss_coef * b_loss
         clip_old = mb["old_values"] if self.ppo.value_clip is not None else None
         v_loss = value_loss(
             self.critic(mb["critic_obs"]), mb["targets"], clip_old, self.ppo.value_clip
         )
-        ent_loss = entropy_loss(entropy)
-        loss = pg_loss + self.ppo.value_coef * v_loss + self.ppo.entropy_coef * ent_loss
+        with torch.no_grad():
+            kl = gaussian_kl(mb["mean_old"], mb["std_old"], mean, dist.stddev).mean()
         stats = {
             "policy_loss": pg_loss.detach(), "value_loss": v_loss.detach(),
-            "entropy": -ent_loss.detach(), "approx_kl": kl, "clip_fraction": clip_fraction,
-            "update_kl": approx_kl(logp, mb["logp_start"]),
+            "entropy": -ent_loss.detach(), "bounds_loss": b_loss.detach(), "approx_kl": approx,
+            "kl": kl, "clip_fraction": clip_fraction,
         }  # fmt: skip
-        return loss, stats
+        return actor_loss, self.ppo.value_coef * v_loss, stats
 
     def _summarize(self, history: list[dict[str, torch.Tensor]], steps: int) -> dict[str, float]:
-        """Means over the evaluated minibatches (grad_norm over the optimizer steps taken)."""
-        keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "update_kl")
+        """Means over the evaluated minibatches (gradient norms over the optimizer steps taken)."""
+        keys = ("policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "clip_fraction")
         metrics = {k: torch.stack([s[k] for s in history]).mean().item() for k in keys}
-        norms = [s["grad_norm"] for s in history if "grad_norm" in s]
-        metrics["grad_norm"] = torch.stack(norms).mean().item() if norms else 0.0
+        for key in ("actor_grad_norm", "critic_grad_norm", "actor_clipped", "critic_clipped"):
+            values = [s[key] for s in history if key in s]
+            metrics[key] = torch.stack(values).mean().item() if values else 0.0
         metrics["epochs_run"] = steps / self.ppo.minibatches
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        metrics["critic_lr"] = self.critic_optimizer.param_groups[0]["lr"]
+        metrics["action_std"] = self.actor.log_std.exp().mean().item()
         return metrics
 
     # ------------------------------------------------------------------ schedule
@@ -307,9 +360,12 @@ class PPOLearner:
     def set_progress(self, fraction: float) -> None:
         """Tell the learner how far training is (0 -> 1); drives the "linear" lr decay."""
         self.progress = min(max(float(fraction), 0.0), 1.0)
-        scale = {"linear": 1.0 - self.progress, "adaptive": self.lr_scale}.get(self.ppo.lr_schedule, 1.0)
+        linear = 1.0 - self.progress if self.ppo.lr_schedule == "linear" else 1.0
+        scale = self.lr_scale if self.ppo.lr_schedule == "adaptive" else linear
         for group in self.optimizer.param_groups:
             group["lr"] = self.ppo.lr * scale
+        for group in self.critic_optimizer.param_groups:  # never KL-driven
+            group["lr"] = self.ppo.critic_lr * linear
 
     # ------------------------------------------------------------------ weights out
 
@@ -331,6 +387,7 @@ class PPOLearner:
             "actor": self.actor.state_dict(),
             "critic": self.critic.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
             "obs_rms": _rms_to_tensors(self.obs_rms),
             "critic_obs_rms": _rms_to_tensors(self.critic_obs_rms),
             "return_rms": _rms_to_tensors(self.return_rms),
@@ -357,10 +414,11 @@ class PPOLearner:
         )
         self.actor.load_state_dict(state["actor"])
         self.critic.load_state_dict(state["critic"])
-        fused = self.optimizer.defaults.get("fused")
-        self.optimizer.load_state_dict(state["optimizer"])
-        for group in self.optimizer.param_groups:  # this machine's kernel, not the saver's
-            group["fused"] = fused
+        for optimizer, key in ((self.optimizer, "optimizer"), (self.critic_optimizer, "critic_optimizer")):
+            fused = optimizer.defaults.get("fused")
+            optimizer.load_state_dict(state[key])
+            for group in optimizer.param_groups:  # this machine's kernel, not the saver's
+                group["fused"] = fused
         self.obs_rms.load_state_dict(state["obs_rms"])
         self.critic_obs_rms.load_state_dict(state["critic_obs_rms"])
         self.return_rms.load_state_dict(state["return_rms"])

@@ -76,3 +76,29 @@ def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.T
     Uses the population std (correction=0) so a two-element batch gives exactly +-1.
     """
     return (advantages - advantages.mean()) / (advantages.std(correction=0) + eps)
+
+
+def gaussian_kl(
+    mean_ref: torch.Tensor, std_ref: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+) -> torch.Tensor:
+    """Analytic KL(ref || new) of diagonal Gaussians, summed over the action dimension.
+
+    mean_ref, std_ref [N, A] (the behaviour policy the rollout recorded), mean, std [N, A] (the
+    policy now; std may be [A] and broadcast) -> [N]. Per dimension:
+    log(σ/σ_ref) + (σ_ref² + (μ_ref − μ)²) / (2σ²) − ½. This is what rsl_rl's adaptive schedule
+    reads every minibatch; unlike the sample estimate `approx_kl` it has no sampling noise.
+    """
+    var = std.square()
+    per_dim = (std / std_ref).log() + (std_ref.square() + (mean_ref - mean).square()) / (2.0 * var) - 0.5
+    return per_dim.sum(-1)
+
+
+def bounds_loss(mean: torch.Tensor, bound: float = 1.1) -> torch.Tensor:
+    """Soft penalty on action means outside ±bound, mean over samples of the per-sample sum.
+
+    mean [N, A] -> []. The env clips actions to [-1, 1], so a mean that drifts far outside only
+    loses gradient signal (every sample near it is clipped to the same action); the GPU in-hand
+    trainers add this term with a small weight (rl_games' `bounds_loss_coef`).
+    """
+    excess = (mean - bound).clamp(min=0.0).square() + (mean + bound).clamp(max=0.0).square()
+    return excess.sum(-1).mean()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,22 @@ def _mlp(in_dim: int, widths: Sequence[int], activation: str) -> nn.Sequential:
         layers += [_linear(in_dim, width, HIDDEN_GAIN), _ACTIVATIONS[activation]()]
         in_dim = width
     return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class ActionSample:
+    """One policy step for B environments (numpy, on the CPU)."""
+
+    actions: NDArray[np.float32]
+    """[B, A] unclipped Gaussian samples (or the mean when deterministic)."""
+    logp: NDArray[np.float32]
+    """[B] log-prob of `actions`."""
+    mean: NDArray[np.float32]
+    """[B, A] the Gaussian's mean."""
+    std: NDArray[np.float32]
+    """[B, A] the Gaussian's std."""
+    hidden: NumpyHidden
+    """The recurrent state after the step (() for the MLP)."""
 
 
 class GaussianActor(nn.Module):
@@ -126,6 +143,20 @@ class GaussianActor(nn.Module):
         Returns (actions [B, A] unclipped -- the env clips to [-1, 1]; logp [B]; new hidden).
         deterministic=True returns the mean (evaluation, deployment).
         """
+        step = self.sample(obs, hidden, deterministic, episode_starts, generator)
+        return step.actions, step.logp, step.hidden
+
+    @torch.no_grad()
+    def sample(
+        self,
+        obs: NDArray[np.floating],
+        hidden: NumpyHidden | Hidden | None = None,
+        deterministic: bool = False,
+        episode_starts: NDArray[np.bool_] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> ActionSample:
+        """`act` plus the distribution it sampled from (mean, std [B, A]): rollout workers record
+        them so the learner can compute the analytic KL against the behaviour policy."""
         device = self.log_std.device
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0)
         starts_t = None
@@ -142,8 +173,13 @@ class GaussianActor(nn.Module):
             noise = torch.randn(mean[0].shape, generator=generator, device="cpu").to(device)
             actions = dist.mean + dist.stddev * noise
         logp = dist.log_prob(actions).sum(-1)
-        numpy_hidden = tuple(h.cpu().numpy() for h in new_hidden)
-        return actions.cpu().numpy(), logp.cpu().numpy(), numpy_hidden
+        return ActionSample(
+            actions=actions.cpu().numpy(),
+            logp=logp.cpu().numpy(),
+            mean=dist.mean.cpu().numpy(),
+            std=dist.stddev.cpu().numpy(),
+            hidden=tuple(h.cpu().numpy() for h in new_hidden),
+        )
 
 
 class Actor(GaussianActor):

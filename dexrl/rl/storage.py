@@ -24,6 +24,8 @@ _ARRAY_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("critic_obs", np.float32, "T B Dc"),
     ("actions", np.float32, "T B A"),
     ("logp", np.float32, "T B"),
+    ("action_mean", np.float32, "T B A"),
+    ("action_std", np.float32, "T B A"),
     ("rewards", np.float32, "T B"),
     ("terminated", np.bool_, "T B"),
     ("truncated", np.bool_, "T B"),
@@ -45,6 +47,11 @@ class RolloutBatch:
     """[T, B, A] the unclipped Gaussian samples (the env clipped them to [-1, 1])."""
     logp: F32
     """[T, B] log-prob of `actions` under the behaviour policy (the weights the worker had)."""
+    action_mean: F32
+    """[T, B, A] mean of the behaviour policy's Gaussian at each step."""
+    action_std: F32
+    """[T, B, A] std of the behaviour policy's Gaussian: with `action_mean`, the learner computes
+    the analytic KL of its policy against the one that collected the data (DESIGN.md 12)."""
     rewards: F32
     """[T, B] reward after each action."""
     terminated: Bool
@@ -200,8 +207,13 @@ class RolloutBuffer:
         truncated: Bool,
         episode_starts: Bool,
         final_critic_obs: F32 | None = None,
+        *,
+        action_mean: F32,
+        action_std: F32,
     ) -> None:
         """Record step t for all B envs: the obs acted on, what was done, and what followed.
+
+        action_mean, action_std [B, A]: the behaviour policy's Gaussian at this step.
 
         final_critic_obs [B, Dc]: the critic obs of the final state of envs that were truncated at
         this step (rows of other envs are ignored and stored as zeros); None if none truncated.
@@ -219,6 +231,8 @@ class RolloutBuffer:
             "critic_obs": critic_obs,
             "actions": actions,
             "logp": logp,
+            "action_mean": action_mean,
+            "action_std": action_std,
             "rewards": rewards,
             "terminated": terminated,
             "truncated": truncated,

@@ -48,14 +48,16 @@ def synthetic_batch(
             if constant_critic_obs
             else rng.normal(size=(B, DC)).astype(np.float32)
         )
-        actions, logp, hidden = actor.act(obs, hidden, episode_starts=starts, generator=gen)
+        step = actor.sample(obs, hidden, episode_starts=starts, generator=gen)
+        actions, logp, hidden = step.actions, step.logp, step.hidden
         rewards = (10 + 3 * np.sin(2 * critic_obs[:, 0]) + critic_obs[:, 1]).astype(np.float32)
         if constant_critic_obs:
             rewards = rng.normal(size=B).astype(np.float32)
         terminated = rng.random(B) < 0.2
         truncated = (rng.random(B) < 0.2) & ~terminated if timeouts else np.zeros(B, bool)
         final = rng.normal(size=(B, DC)).astype(np.float32)
-        buf.add(obs, critic_obs, actions, logp, rewards, terminated, truncated, starts, final)
+        buf.add(obs, critic_obs, actions, logp, rewards, terminated, truncated, starts, final,
+                action_mean=step.mean, action_std=step.std)
         starts = terminated | truncated
     return buf.finish(rng.normal(size=(B, DC)).astype(np.float32), hidden0)
 
@@ -71,7 +73,8 @@ def test_update_returns_every_metric() -> None:
     assert set(metrics) == set(METRIC_KEYS)
     assert all(isinstance(v, float) and np.isfinite(v) for v in metrics.values())
     assert metrics["epochs_run"] == 2.0 and metrics["lr"] == pytest.approx(3e-4)
-    assert metrics["grad_norm"] > 0 and metrics["learner_time_s"] > 0
+    assert metrics["actor_grad_norm"] > 0 and metrics["critic_grad_norm"] > 0
+    assert metrics["learner_time_s"] > 0
 
 
 @pytest.mark.parametrize("kind", ["mlp", "lstm"])
@@ -94,7 +97,7 @@ def test_overfit_one_batch_policy_reaches_the_clipped_optimum(kind: str) -> None
 @pytest.mark.parametrize("kind", ["mlp", "lstm"])
 def test_overfit_one_batch_value_loss_goes_to_zero(kind: str) -> None:
     # gamma = 0 makes the value target the reward itself: a fixed function of the critic obs.
-    learner = make_learner(kind, epochs=4, minibatches=1, gamma=0.0, lr=1e-3)
+    learner = make_learner(kind, epochs=4, minibatches=1, gamma=0.0, critic_lr=1e-3)
     batch = synthetic_batch(learner, 2, T=4, B=32)
     first = learner.update(batch)
     for _ in range(100):
@@ -108,26 +111,55 @@ def test_kl_early_stop() -> None:
     learner = make_learner(epochs=8, minibatches=2, target_kl=1e-6, lr=1e-2)
     metrics = learner.update(synthetic_batch(learner, 3))
     assert metrics["epochs_run"] < 8
-    assert metrics["update_kl"] > 1e-6
+    assert metrics["kl"] > 1e-6
 
 
-def test_kl_early_stop_is_not_triggered_by_policy_lag() -> None:
+def test_kl_is_measured_against_the_behaviour_policy_under_lag() -> None:
+    # Train on the same data twice: the second time it comes from a policy one update old (lag),
+    # so the KL the learner reports already counts the first update's move.
     learner = make_learner(epochs=4, minibatches=2, lr=1e-3)
     batch = synthetic_batch(learner, 4)
-    learner.update(batch)
-    # Train on the same data again: it now comes from a policy one update old (lag).
-    obs, actions = (torch.as_tensor(x) for x in (batch.obs, batch.actions))
+    first = learner.update(batch)
+    second = learner.update(batch)
+    assert second["kl_end"] > first["kl_end"] > 0
+
+
+def _true_kl(learner: PPOLearner, batch: RolloutBatch) -> float:
+    """KL(behaviour || learner's policy now), averaged over the batch, computed with
+    torch.distributions from the stored behaviour Gaussians (independent of the learner's code)."""
     with torch.no_grad():
-        logp_now, _ = learner.actor.evaluate(obs, actions)
-    lag_kl = (
-        (logp_now - torch.as_tensor(batch.logp)).exp()
-        - 1
-        - (logp_now - torch.as_tensor(batch.logp))
-    ).mean()
-    learner.ppo = dataclasses.replace(learner.ppo, target_kl=float(lag_kl) / 2)
+        mean, _ = learner.actor(torch.as_tensor(batch.obs), None, torch.as_tensor(batch.episode_starts))
+        now = torch.distributions.Normal(mean, learner.actor.log_std.exp().expand_as(mean))
+        then = torch.distributions.Normal(
+            torch.as_tensor(batch.action_mean), torch.as_tensor(batch.action_std)
+        )
+        return torch.distributions.kl_divergence(then, now).sum(-1).mean().item()
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lstm"])
+def test_the_kl_the_controller_reads_is_the_true_kl_of_the_update(kind: str) -> None:
+    learner = make_learner(kind, epochs=3, minibatches=4, lr=3e-3, lr_schedule="adaptive")
+    batch = synthetic_batch(learner, 9, T=4, B=32)
     metrics = learner.update(batch)
-    assert metrics["approx_kl"] > float(lag_kl) / 2  # against the behaviour policy: above target
-    assert metrics["epochs_run"] > 0  # yet the update ran, since it had not moved yet
+    if kind == "mlp":
+        assert metrics["kl"] == pytest.approx(_true_kl(learner, batch), rel=1e-4)
+    assert metrics["kl"] == metrics["kl_end"] > 1e-4
+    # The mean over minibatches of the KL against the policy at the start of the update (what
+    # the controller read before) is well below what the update did.
+
+
+def test_actor_and_critic_are_clipped_separately() -> None:
+    # A critic gradient 1000x larger must not change the actor's steps: with one global clip it
+    # would scale the actor's gradient by a factor that varies from step to step.
+    batch_source = make_learner()
+    batch = synthetic_batch(batch_source, 10, T=4, B=32)
+    params = []
+    for value_coef in (1.0, 1000.0):
+        learner = make_learner(epochs=3, minibatches=2, value_coef=value_coef)
+        metrics = learner.update(batch)
+        params.append(torch.cat([p.flatten() for p in learner.actor.parameters()]))
+    torch.testing.assert_close(params[0], params[1], rtol=0, atol=0)
+    assert metrics["critic_clipped"] == 1.0  # the huge critic gradient was clipped
 
 
 def test_linear_lr_schedule() -> None:
@@ -165,10 +197,14 @@ def test_checkpoint_round_trip_continues_identically(kind: str) -> None:
     m1, m2 = learner.update(batch), restored.update(batch)
     m1.pop("learner_time_s"), m2.pop("learner_time_s")
     assert m1 == m2
-    for p1, p2 in zip(learner.params, restored.params, strict=True):
+    for p1, p2 in zip(_params(learner), _params(restored), strict=True):
         torch.testing.assert_close(p1, p2, rtol=0, atol=0)
     np.testing.assert_array_equal(learner.obs_rms.var, restored.obs_rms.var)
     np.testing.assert_array_equal(learner.return_rms.mean, restored.return_rms.mean)
+
+
+def _params(learner: PPOLearner) -> list[torch.Tensor]:
+    return [*learner.actor.parameters(), *learner.critic.parameters()]
 
 
 def test_checkpoint_of_another_architecture_is_refused() -> None:
@@ -198,7 +234,7 @@ def test_cuda_learner_matches_cpu(kind: str) -> None:
     gpu = PPOLearner(DO, DC, A, ppo, MODELS[kind], device="cuda", seed=0)
     batch = synthetic_batch(cpu, 8)
     m_cpu, m_gpu = cpu.update(batch), gpu.update(batch)
-    for key in ("policy_loss", "value_loss", "approx_kl", "explained_variance"):
+    for key in ("policy_loss", "value_loss", "kl", "explained_variance"):
         assert m_gpu[key] == pytest.approx(m_cpu[key], rel=1e-3, abs=1e-5)
     for key, value in cpu.actor_state().items():
         torch.testing.assert_close(gpu.actor_state()[key], value, rtol=1e-3, atol=1e-4)
@@ -206,18 +242,20 @@ def test_cuda_learner_matches_cpu(kind: str) -> None:
     PPOLearner(DO, DC, A, ppo, MODELS[kind], device="cpu").load_state_dict(_roundtrip(gpu))
 
 
-def test_adaptive_lr_schedule_follows_the_update_kl() -> None:
-    # A huge step size moves the policy far (KL >> 2 x desired): lr is divided by 1.5.
+def test_adaptive_lr_schedule_follows_the_kl_each_epoch() -> None:
+    # A huge step size moves the policy far (KL >> 2 x desired): lr is divided by 1.5 after each
+    # of the 2 epochs; the critic's lr does not follow the KL.
     big = make_learner(lr=3e-2, lr_schedule="adaptive", desired_kl=1e-4)
     m = big.update(synthetic_batch(big, 0))
-    assert m["update_kl"] > 2e-4
-    assert big.optimizer.param_groups[0]["lr"] == pytest.approx(3e-2 / 1.5)
-    # A tiny step barely moves it (KL << desired / 2): lr is multiplied by 1.5.
+    assert m["kl"] > 2e-4
+    assert big.optimizer.param_groups[0]["lr"] == pytest.approx(3e-2 / 1.5**2)
+    assert big.critic_optimizer.param_groups[0]["lr"] == pytest.approx(3e-4)
+    # A tiny step barely moves it (KL << desired / 2): lr is multiplied by 1.5 per epoch.
     small = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0)
     m = small.update(synthetic_batch(small, 0))
-    assert m["update_kl"] < 0.5
-    assert small.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5)
+    assert m["kl"] < 0.5
+    assert small.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5**2)
     # The factor survives a checkpoint round trip.
     restored = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0, seed=3)
     restored.load_state_dict(_roundtrip(small))
-    assert restored.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5)
+    assert restored.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5**2)

@@ -7,7 +7,15 @@ import math
 import pytest
 import torch
 
-from dexrl.rl.losses import approx_kl, entropy_loss, normalize_advantages, policy_loss, value_loss
+from dexrl.rl.losses import (
+    approx_kl,
+    bounds_loss,
+    entropy_loss,
+    gaussian_kl,
+    normalize_advantages,
+    policy_loss,
+    value_loss,
+)
 
 # ratio r and advantage A per sample, clip eps = 0.2:
 #  r    A   r*A    clamp(r)*A   min    clip active?
@@ -86,3 +94,20 @@ def test_entropy_loss_and_advantage_normalization() -> None:
     # [0, 3, 6]: mean 3, population std sqrt(6)
     out = normalize_advantages(torch.tensor([0.0, 3.0, 6.0]))
     torch.testing.assert_close(out, torch.tensor([-3.0, 0.0, 3.0]) / math.sqrt(6.0))
+
+
+def test_gaussian_kl_matches_the_formula_worked_by_hand() -> None:
+    # One action dimension: KL(N(0, 1) || N(1, 2)) = log 2 + (1 + 1) / 8 - 1/2 = 0.4431...
+    # Two dimensions sum: add KL(N(0.5, 0.5) || N(0.5, 0.5)) = 0.
+    ref_mean, ref_std = torch.tensor([[0.0, 0.5]]), torch.tensor([[1.0, 0.5]])
+    mean, std = torch.tensor([[1.0, 0.5]]), torch.tensor([2.0, 0.5])  # std broadcast over N
+    kl = gaussian_kl(ref_mean, ref_std, mean, std)
+    assert kl.shape == (1,)
+    assert kl.item() == pytest.approx(math.log(2.0) + 2.0 / 8.0 - 0.5, abs=1e-6)
+    assert gaussian_kl(ref_mean, ref_std, ref_mean, ref_std).abs().max().item() < 1e-7
+
+
+def test_bounds_loss_penalizes_only_means_beyond_the_bound() -> None:
+    mean = torch.tensor([[0.0, 1.05, -1.1], [1.3, -1.5, 0.9]])
+    # Row 1: nothing beyond 1.1. Row 2: (1.3 - 1.1)^2 + (-1.5 + 1.1)^2 = 0.04 + 0.16 = 0.2.
+    assert bounds_loss(mean).item() == pytest.approx(0.2 / 2, abs=1e-6)

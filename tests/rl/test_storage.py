@@ -33,6 +33,8 @@ def make_batch(seed: int = 0, num_envs: int = B, hidden: int = 0) -> RolloutBatc
             truncated=truncated,
             episode_starts=starts,
             final_critic_obs=np.full((num_envs, DC), 7.0, np.float32),
+            action_mean=rng.normal(size=(num_envs, A)).astype(np.float32),
+            action_std=np.full((num_envs, A), 0.5, np.float32),
         )
         starts = terminated | truncated
     h = (
@@ -114,8 +116,9 @@ def test_buffer_refuses_to_overfill_or_finish_early() -> None:
     args = (make((1, DO), np.float32), make((1, DC), np.float32), make((1, A), np.float32),
             make(1, np.float32), make(1, np.float32), make(1, bool), make(1, bool), make(1, bool))  # fmt: skip
     timed_out = (*args[:6], np.ones(1, bool), args[7])
+    dist = {"action_mean": make((1, A), np.float32), "action_std": np.ones((1, A), np.float32)}
     with pytest.raises(ValueError, match="final_critic_obs"):
-        buf.add(*timed_out)
-    buf.add(*args)
+        buf.add(*timed_out, **dist)
+    buf.add(*args, **dist)
     with pytest.raises(ValueError, match="full"):
-        buf.add(*args)
+        buf.add(*args, **dist)

@@ -98,12 +98,14 @@ class Runner:
     def collect(self) -> tuple[RolloutBatch, list[float]]:
         hidden_before, finished = self.hidden, []
         for _ in range(self.num_steps):
-            actions, logp, self.hidden = self.actor.act(
+            step = self.actor.sample(
                 self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
             )
-            obs, critic_obs, rewards, terminated, truncated, final = self.env.step(actions)
-            self.buffer.add(self.obs, self.critic_obs, actions, logp, rewards, terminated, truncated,
-                            self.starts, final)  # fmt: skip
+            self.hidden = step.hidden
+            obs, critic_obs, rewards, terminated, truncated, final = self.env.step(step.actions)
+            self.buffer.add(self.obs, self.critic_obs, step.actions, step.logp, rewards, terminated,
+                            truncated, self.starts, final, action_mean=step.mean,
+                            action_std=step.std)  # fmt: skip
             self.episode_return += rewards
             done = terminated | truncated
             finished += self.episode_return[done].tolist()
