@@ -3,16 +3,18 @@
 One `ADRState` serves a whole run (DESIGN.md decision 3: one Ray actor owns it). Per episode:
 
 1. `sample_episode()` draws λ for every parameter: λ_i ~ U(φ_L,i, φ_H,i). In mode "auto", with
-   probability p_b the episode is a *boundary episode*: one parameter is picked uniformly, then
-   its lower or upper boundary (0.5 each), and its λ is pinned there (FACTS.md "ADR").
+   probability p_b the episode is a *boundary episode*: one of the d active parameters is picked
+   uniformly, then its lower or upper boundary (0.5 each), and its λ is pinned there (FACTS.md
+   "ADR"), so every boundary is evaluated in a fraction p_b/(2d) of the episodes.
 2. The env runs the episode with those λ (boundary episodes train the policy too).
 3. `report(assignment, successes)` appends a boundary episode's performance to that boundary's
    buffer; once it holds m results their average decides: ≥ t_H widens the boundary by Δ,
    ≤ t_L narrows it by Δ, never inward past λ = 0 (calibrated) nor outward past a hard limit.
 
 Choices beyond the paper, each documented where it is made:
-- A side whose hard limit is 0 (e.g. noise cannot go below 0) is never picked as a boundary:
-  it can never move, so evaluating it would only slow the other boundaries down.
+- A side whose hard limit is 0 (e.g. noise cannot go below 0) can never move; when the draw
+  picks it, the episode runs as an ordinary (non-pinned) episode instead of a boundary episode
+  whose result could change nothing. The other boundaries keep their rate p_b/(2d).
 - A report whose pinned λ no longer equals the current boundary (the boundary moved while the
   episode ran, as happens with many parallel workers) is dropped and counted as stale, so a
   buffer only ever averages performance measured at one boundary value.
@@ -102,6 +104,7 @@ class ADRState:
         self._invalid_by_boundary: dict[str, int] = {}
         self._counters = dict.fromkeys(_COUNTERS, 0)
         self._rng = np.random.default_rng(config.seed)
+        self._t_low, self._t_high = config.thresholds()
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -120,15 +123,13 @@ class ADRState:
                 low[self._index[name]], high[self._index[name]] = manual
         return low, high
 
-    def _boundary_candidates(self) -> list[tuple[str, tuple[Side, ...]]]:
-        """Active parameters with the sides that can move (hard limit ≠ 0 on that side)."""
+    def _boundary_candidates(self) -> list[tuple[str, tuple[Side | None, Side | None]]]:
+        """Per active parameter: (low side or None, high side or None); None where that side's
+        hard limit is 0, so the boundary can never move."""
         candidates = []
         for name in self._active:
             lo, hi = self._limits[name]
-            pairs: tuple[tuple[Side, float], ...] = (("low", lo), ("high", hi))
-            sides = tuple(side for side, limit in pairs if limit != 0.0)
-            if sides:
-                candidates.append((name, sides))
+            candidates.append((name, ("low" if lo != 0.0 else None, "high" if hi != 0.0 else None)))
         return candidates
 
     def set_nominals(self, nominals: Mapping[str, float]) -> None:
@@ -149,11 +150,13 @@ class ADRState:
         boundary: tuple[str, Side] | None = None
         can_pick = self.config.mode == "auto" and self._candidates
         if can_pick and self._rng.random() < self.config.boundary_prob:
+            # Parameter uniformly, then a side with probability 0.5 ([R] Alg. 1): 1/(2d) each.
             name, sides = self._candidates[self._rng.integers(len(self._candidates))]
-            side = sides[self._rng.integers(len(sides))]
-            lambdas[self._index[name]] = self._boundary_value(name, side)
-            boundary = (name, side)
-            self._counters["boundary_episodes"] += 1
+            side = sides[self._rng.integers(2)]
+            if side is not None:  # None: a side fixed at its hard limit 0 → ordinary episode
+                lambdas[self._index[name]] = self._boundary_value(name, side)
+                boundary = (name, side)
+                self._counters["boundary_episodes"] += 1
         return EpisodeAssignment(
             {s.name: float(lam) for s, lam in zip(self.specs, lambdas, strict=True)}, boundary
         )
@@ -176,12 +179,14 @@ class ADRState:
         buffer.append(float(performance))
         self._counters["boundary_reports"] += 1
         if len(buffer) >= self.config.buffer_size:
+            # Alg. 1 of [R]: average the m results, clear the buffer, then decide; the next
+            # decision for this boundary needs m new results (no sliding window).
             average = float(np.mean(buffer))
             buffer.clear()
             self._last_average[_key(name, side)] = average
-            if average >= self.config.threshold_high:
+            if average >= self._t_high:
                 self._move(name, side, outward=True)
-            elif average <= self.config.threshold_low:
+            elif average <= self._t_low:
                 self._move(name, side, outward=False)
 
     def report_invalid(self, assignment: EpisodeAssignment) -> None:
@@ -212,6 +217,19 @@ class ADRState:
             self._low[i] = new
         if new != old:
             self._counters["widen_events" if outward else "narrow_events"] += 1
+
+    def _check_restored_range(self, name: str, low: Any, high: Any) -> None:
+        """A restored range must be one ADR could have reached: limit_lo ≤ φ_L ≤ 0 ≤ φ_H ≤ limit_hi."""
+        lo_limit, hi_limit = self._limits[name]
+        ok = isinstance(low, (int, float)) and isinstance(high, (int, float))
+        if not (ok and math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"ADR state: range of {name!r} is not two finite numbers: {[low, high]}")
+        if not lo_limit <= low <= 0.0 <= high <= hi_limit:
+            raise ValueError(
+                f"ADR state: range of {name!r} [{low}, {high}] (λ) is not within the hard limits "
+                f"[{lo_limit}, {hi_limit}] around the calibrated 0; restore it with the limits it "
+                f"was saved with (adr.params.{name}.hard_limits) or start ADR afresh"
+            )
 
     # --- reading the state --------------------------------------------------------------------
 
@@ -301,6 +319,7 @@ class ADRState:
             for name, (low, high) in data["ranges"].items():
                 if name not in state._active:
                     continue  # disabled since the checkpoint: stays calibrated
+                state._check_restored_range(name, low, high)
                 state._low[state._index[name]], state._high[state._index[name]] = low, high
         state._buffers = {k: [float(x) for x in v] for k, v in data["buffers"].items()}
         state._last_average = {k: float(v) for k, v in data["last_average"].items()}

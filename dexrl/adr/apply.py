@@ -333,7 +333,8 @@ def _timestep(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
 
 
 def _action_latency(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
-    ctx.task.action_delay[i] = int(spec.to_value(0.0, lam))  # whole control steps
+    # Whole control steps, ⌊λ⌋ or ⌈λ⌉ with mean λ (ParamSpec.draw_integer), from env i's RNG.
+    ctx.task.action_delay[i] = spec.draw_integer(float(spec.to_value(0.0, lam)), ctx.task.rngs[i])
 
 
 def _action_noise(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:

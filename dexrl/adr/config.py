@@ -23,6 +23,8 @@ from omegaconf.errors import OmegaConfBaseException
 from dexrl.adr.params import PARAM_NAMES, ParamSpec, get_spec
 
 ADR_MODES: tuple[str, ...] = ("none", "manual", "auto")
+PAPER_THRESHOLDS = (10.0, 20.0)
+"""(t_L, t_H) of [R] Table 15: successes per episode, of a 50-success cap (FACTS.md "ADR")."""
 
 
 @dataclass
@@ -50,10 +52,12 @@ class ADRConfig:
     """p_b: probability that an episode is a boundary episode ([R] Alg. 1; 0.5 per Table 15)."""
     delta: float = 0.02
     """Δ: how far one widen/narrow moves a boundary, in λ units ([R] Table 15: 0.02)."""
-    threshold_high: float = 20.0
-    """t_H: buffer average ≥ t_H widens the boundary ([R] Table 15: 20 successes of a cap of 50)."""
-    threshold_low: float = 10.0
-    """t_L: buffer average ≤ t_L narrows the boundary ([R] Table 15: 10 successes)."""
+    threshold_high: float | None = None
+    """t_H: buffer average ≥ t_H widens the boundary. None: the task's value
+    (`env.adr_threshold_high`, set by `config_for_task`), else [R] Table 15's 20 successes."""
+    threshold_low: float | None = None
+    """t_L: buffer average ≤ t_L narrows the boundary. None: the task's value
+    (`env.adr_threshold_low`), else [R] Table 15's 10 successes."""
     buffer_size: int = 240
     """m: boundary results averaged per decision ([R] Table 15: 240)."""
     seed: int = 0
@@ -68,10 +72,11 @@ class ADRConfig:
             raise ValueError(f"adr.boundary_prob must be in [0, 1], got {self.boundary_prob}")
         if not self.delta > 0.0:
             raise ValueError(f"adr.delta must be positive, got {self.delta}")
-        if not self.threshold_low < self.threshold_high:
+        low, high = self.thresholds()
+        if not low < high:
             raise ValueError(
-                f"adr.threshold_low ({self.threshold_low}) must be below "
-                f"adr.threshold_high ({self.threshold_high})"
+                f"adr.threshold_low ({low}) must be below adr.threshold_high ({high}); "
+                "None takes the task's value (env.adr_threshold_low / _high)"
             )
         if self.buffer_size < 1:
             raise ValueError(f"adr.buffer_size must be at least 1, got {self.buffer_size}")
@@ -83,6 +88,12 @@ class ADRConfig:
             )
         for name, override in self.params.items():
             _validate_param(name, override, get_spec(name))
+
+    def thresholds(self) -> tuple[float, float]:
+        """(t_L, t_H) in successes per episode; unset ones are [R] Table 15's (10, 20)."""
+        low = PAPER_THRESHOLDS[0] if self.threshold_low is None else self.threshold_low
+        high = PAPER_THRESHOLDS[1] if self.threshold_high is None else self.threshold_high
+        return float(low), float(high)
 
     def param(self, name: str) -> ParamConfig:
         """The overrides for `name` (all defaults when the config does not mention it)."""

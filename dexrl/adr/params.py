@@ -54,7 +54,8 @@ class ParamSpec:
     nominal: float | None = None
     """Calibrated value if fixed by definition; None = read from the compiled model (phase 2)."""
     integer: bool = False
-    """Round the value to the nearest integer (e.g. latency in whole control steps)."""
+    """The value is a whole number (e.g. latency in control steps), drawn per episode by
+    `draw_integer` from a categorical over the two integers around the mapped value."""
 
     def __post_init__(self) -> None:
         # Checked here so that adding a registry entry with a typo fails at import, not mid-run.
@@ -71,13 +72,20 @@ class ParamSpec:
     def to_value(self, nominal: float | np.ndarray, lam: float) -> float | np.ndarray:
         """The parameter's value for λ; `nominal` may be an array (same factor for every entry)."""
         if self.mapping == "multiplicative":
-            value = np.multiply(nominal, math.exp(self.w * lam))
-        else:
-            value = np.add(nominal, self.w * lam)
-        if self.integer:
-            # Round half up (numpy's rint rounds half to even), so the value is monotone in λ.
-            value = np.floor(value + 0.5)
-        return value
+            return np.multiply(nominal, math.exp(self.w * lam))  # type: ignore[no-any-return]
+        return np.add(nominal, self.w * lam)  # type: ignore[no-any-return]
+
+    def draw_integer(self, value: float, rng: np.random.Generator) -> int:
+        """A whole-number value whose expectation is `value` (for `integer` parameters).
+
+        [R] App. B.2 samples discrete parameters from a categorical distribution parameterized
+        by λ. Here the categorical has mass on ⌊v⌋ and ⌈v⌉ with P(⌈v⌉) = v − ⌊v⌋, so
+        E[value] = v: continuous and monotone in λ, and each Δ step of ADR changes the episodes'
+        mean latency by Δ (rounding v instead would make a staircase: Δ steps that change
+        nothing, then a whole control step at once). One uniform draw every call, whatever v.
+        """
+        low = math.floor(value)
+        return int(low) + int(rng.random() < value - low)
 
 
 def _log_range(lo: float, hi: float, w: float = 1.0) -> tuple[float, float]:
@@ -212,7 +220,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         name="action_latency",
         description="delay of the action in whole control steps (80 ms each, FACTS.md)",
         mapping="additive",
-        hard_limits=(0.0, 2.0),  # value = round(λ): latency appears once λ passes 0.5
+        hard_limits=(0.0, 2.0),  # mean latency λ steps: ⌊λ⌋ or ⌈λ⌉ per episode (draw_integer)
         unit="control steps",
         nominal=0.0,
         integer=True,

@@ -139,11 +139,15 @@ class EpisodeRandomizer:
 
 
 def config_for_task(cfg: ADRConfig, task: Any) -> tuple[ADRConfig, dict[str, str]]:
-    """`cfg` with the parameters this task cannot randomize disabled, and why each was.
+    """`cfg` fitted to `task`: its thresholds, and the parameters it cannot randomize disabled
+    (with why each was).
 
-    `adr=auto` then works on every env: the cube parameters are dropped for `reach`, the Rubik's
-    face parameters for the block, `cube_size` for the hinged Rubik's cube. Disabled parameters
-    stay at their calibrated value and do not count in the ADR entropy.
+    Thresholds: t_L / t_H left unset in `cfg` (None) become the task's `env.adr_threshold_low`
+    / `_high`: successes per episode depend on the task ([R]'s 10/20 assume a 50-success cap
+    that reach's 50-step episodes cannot approach). `adr=auto` then works on every env: the cube
+    parameters are dropped for `reach`, the Rubik's face parameters for the block, `cube_size`
+    for the hinged Rubik's cube. Disabled parameters stay at their calibrated value and do not
+    count in the ADR entropy.
     """
     import dataclasses
 
@@ -158,4 +162,10 @@ def config_for_task(cfg: ADRConfig, task: Any) -> tuple[ADRConfig, dict[str, str
     params = dict(cfg.params)
     for name in dropped:
         params[name] = dataclasses.replace(params.get(name, ParamConfig()), enabled=False)
-    return dataclasses.replace(cfg, params=params), dropped
+    low, high = cfg.threshold_low, cfg.threshold_high
+    if low is None:
+        low = float(getattr(task.cfg, "adr_threshold_low", cfg.thresholds()[0]))
+    if high is None:
+        high = float(getattr(task.cfg, "adr_threshold_high", cfg.thresholds()[1]))
+    fitted = dataclasses.replace(cfg, params=params, threshold_low=low, threshold_high=high)
+    return fitted, dropped

@@ -69,26 +69,26 @@ def test_manual_mode_samples_inside_fixed_ranges_and_never_boundaries() -> None:
     assert state.ranges()["cube_mass"] == tuple(config.param("cube_mass").manual_range or ())
 
 
-def test_boundary_episodes_happen_at_rate_p_b_and_pin_the_boundary() -> None:
+def test_every_boundary_is_evaluated_at_rate_p_b_over_2d_and_pinned() -> None:
+    """[R] Alg. 1: a parameter uniformly (d = 3), then a side with probability 0.5, so each
+    boundary gets p_b/(2d) of the episodes. "noise" cannot go below 0: its low-side share runs as
+    ordinary episodes, and its high side gets p_b/(2d) like every other (not p_b/d)."""
     state = ADRState(_auto(seed=3, boundary_prob=0.3), SPECS)
     _drive(state, 2000, 50.0)  # open the ranges so pinned and sampled values differ
-    n, picks = 20000, {("a", "low"): 0, ("a", "high"): 0, ("b", "low"): 0, ("b", "high"): 0}
+    n = 30000
+    picks = dict.fromkeys([("a", "low"), ("a", "high"), ("b", "low"), ("b", "high")], 0)
     picks[("noise", "high")] = 0
-    boundary_count = 0
     for _ in range(n):
         assignment = state.sample_episode()
         if assignment.boundary is not None:
-            boundary_count += 1
             picks[assignment.boundary] += 1
             name, side = assignment.boundary
             low, high = state.ranges()[name]
             assert assignment.lambdas[name] == (low if side == "low" else high)
-    # Binomial(20000, 0.3): std 0.0032 of the rate; 0.015 is > 4 std.
-    assert abs(boundary_count / n - 0.3) < 0.015
-    # Parameters uniformly (1/3 each); "noise" has one movable side, so it gets all of its third.
-    assert picks[("noise", "high")] / boundary_count == pytest.approx(1 / 3, abs=0.03)
-    for key in [("a", "low"), ("a", "high"), ("b", "low"), ("b", "high")]:
-        assert picks[key] / boundary_count == pytest.approx(1 / 6, abs=0.03)
+    # Each boundary: Binomial(30000, 0.05), std 0.00126 of the rate; 0.005 is ~4 std.
+    for key, count in picks.items():
+        assert count / n == pytest.approx(0.3 / 6, abs=0.005), key
+    assert sum(picks.values()) / n == pytest.approx(0.3 * 5 / 6, abs=0.01)
 
 
 def test_good_performance_widens_exactly_to_the_hard_limits_and_no_further() -> None:
@@ -237,3 +237,116 @@ def test_metrics_report_values_for_known_nominals() -> None:
     metrics = ADRState(config, nominals={"cube_size": 0.057}).metrics()
     assert metrics["adr/cube_size/low_value"] == pytest.approx(0.057 * np.exp(-0.15))
     assert metrics["adr/cube_size/high_value"] == pytest.approx(0.057 * np.exp(0.15))
+
+
+# --- pinning the algorithm against plausible mis-implementations ---------------------------
+
+
+def _report_side(state: ADRState, side: str, performances: list[float]) -> None:
+    """Sample episodes until one evaluates boundary ("a", side) per performance, report it."""
+    for performance in performances:
+        assignment = state.sample_episode()
+        while assignment.boundary != ("a", side):
+            assignment = state.sample_episode()
+        state.report(assignment, performance)
+
+
+def test_a_decision_clears_the_buffer_and_the_next_needs_m_new_results() -> None:
+    """Alg. 1: average m results, clear, decide. A sliding window (decide on every report once m
+    are in, dropping the oldest) would widen again on the 5th report."""
+    state = ADRState(_auto(buffer_size=4, boundary_prob=1.0, delta=0.01), SPECS[:1])
+    _report_side(state, "high", [30.0] * 4)
+    assert state.ranges()["a"] == (0.0, 0.01)
+    assert state.to_json()["buffers"] == {}  # cleared by the decision
+    _report_side(state, "high", [30.0] * 3)
+    assert state.ranges()["a"] == (0.0, 0.01)  # 3 new results: no decision yet
+    assert state.metrics()["adr/a/high_buffered"] == 3
+    _report_side(state, "high", [30.0])
+    assert state.ranges()["a"] == (0.0, 0.02)
+    assert state.metrics()["adr/widen_events"] == 2
+
+
+def test_averages_exactly_at_the_thresholds_widen_and_narrow() -> None:
+    """t_H and t_L are both inclusive ([R]: ≥ t_H widens, ≤ t_L narrows)."""
+    config = _auto(buffer_size=2, boundary_prob=1.0, delta=0.01, threshold_low=10.0,
+                   threshold_high=20.0)  # fmt: skip
+    state = ADRState(config, SPECS[:1])
+    _report_side(state, "high", [19.0, 21.0])  # mean exactly 20
+    _report_side(state, "high", [25.0, 15.0])  # 20 again
+    assert state.ranges()["a"] == (0.0, 0.02)
+    _report_side(state, "high", [10.0, 11.0])  # 10.5: between the thresholds, no move
+    assert state.ranges()["a"] == (0.0, 0.02)
+    _report_side(state, "high", [9.0, 11.0])  # mean exactly 10 narrows
+    assert state.ranges()["a"] == (0.0, 0.01)
+    assert state.metrics()["adr/narrow_events"] == 1
+
+
+def test_results_measured_before_a_real_boundary_move_are_stale() -> None:
+    """Parallel workers: episodes sampled at the old boundary report after it moved."""
+    state = ADRState(_auto(buffer_size=2, boundary_prob=1.0, delta=0.01), SPECS[:1])
+    in_flight = []
+    while len(in_flight) < 3:  # three episodes at the high boundary, all sampled at λ = 0
+        assignment = state.sample_episode()
+        if assignment.boundary == ("a", "high"):
+            in_flight.append(assignment)
+    for assignment in in_flight[:2]:
+        state.report(assignment, 30.0)
+    assert state.ranges()["a"] == (0.0, 0.01)  # the boundary moved under the third episode
+    state.report(in_flight[2], 0.0)
+    metrics = state.metrics()
+    assert metrics["adr/stale_reports"] == 1 and metrics["adr/boundary_reports"] == 2
+    assert state.to_json()["buffers"] == {}  # the stale result did not enter the buffer
+    _report_side(state, "high", [0.0])  # a fresh episode at the new boundary (λ = 0.01) does
+    assert state.metrics()["adr/a/high_buffered"] == 1
+
+
+def _widened(ranges: dict[str, list[float]], config: ADRConfig) -> ADRState:
+    saved = ADRState(config, SPECS).to_json()
+    saved["ranges"] = ranges
+    return ADRState.from_json(saved, config, SPECS)
+
+
+def test_auto_mode_draws_unpinned_lambdas_uniformly_in_the_current_ranges() -> None:
+    ranges = {"a": [-0.08, 0.04], "b": [-0.2, 0.3], "noise": [0.0, 0.05]}
+    state = _widened(ranges, _auto(boundary_prob=0.5, seed=5))
+    drawn: dict[str, list[float]] = {name: [] for name in ranges}
+    for _ in range(6000):
+        assignment = state.sample_episode()
+        for name, lam in assignment.lambdas.items():
+            if assignment.boundary is None or assignment.boundary[0] != name:
+                drawn[name].append(lam)
+    for name, (low, high) in ranges.items():
+        values = np.asarray(drawn[name])
+        width = high - low
+        assert low <= values.min() and values.max() <= high, name
+        # Uniform: the extremes come within 1% of the ends, the mean is the centre (std of the
+        # mean of ≥ 5000 draws is width·0.29/70 ≈ 0.004·width).
+        assert values.min() < low + 0.01 * width and values.max() > high - 0.01 * width, name
+        assert values.mean() == pytest.approx((low + high) / 2, abs=0.02 * width), name
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        ({"a": [-0.2, 0.0]}, r"'a' \[-0.2, 0.0\] \(λ\) is not within the hard limits \[-0.1, 0.06\]"),
+        ({"b": [-0.1, 0.6]}, r"'b' \[-0.1, 0.6\].*hard limits \[-0.5, 0.5\]"),
+        ({"a": [0.01, 0.02]}, r"'a' \[0.01, 0.02\]"),  # low above the calibrated 0
+        ({"b": [-0.3, -0.1]}, r"'b' \[-0.3, -0.1\]"),  # high below 0
+        ({"noise": [0.0, float("nan")]}, "'noise' is not two finite numbers"),
+    ],
+)
+def test_from_json_rejects_ranges_adr_could_not_have_reached(
+    ranges: dict[str, list[float]], message: str
+) -> None:
+    config = _auto()
+    saved = ADRState(config, SPECS).to_json()
+    saved["ranges"].update(ranges)
+    with pytest.raises(ValueError, match=message):
+        ADRState.from_json(saved, config, SPECS)
+
+
+def test_thresholds_default_to_the_paper_and_must_be_ordered() -> None:
+    assert ADRConfig(mode="auto").thresholds() == (10.0, 20.0)
+    assert ADRConfig(mode="auto", threshold_high=3.0, threshold_low=1.0).thresholds() == (1.0, 3.0)
+    with pytest.raises(ValueError, match=r"threshold_low \(10.0\) must be below .* \(5.0\)"):
+        ADRConfig(mode="auto", threshold_high=5.0)

@@ -338,6 +338,19 @@ def test_action_latency_of_two_steps_acts_exactly_two_control_steps_later(pinned
     assert joint0[0] > still[0] + 1e-3 and joint2[2] > still[2] + 1e-3
 
 
+def test_episode_latency_is_floor_or_ceil_of_lambda_with_mean_lambda(pinned_task) -> None:  # type: ignore[no-untyped-def]
+    """Through the apply path: 2000 episode starts at each λ set env 0's latency to ⌊λ⌋ or ⌈λ⌉,
+    averaging λ (the old rounding gave 0 at λ = 0.25 and 1 at λ = 0.5 and 0.75)."""
+    task, randomizer, _ = pinned_task({"action_latency": 0.0}, env="reach")
+    for lam in (0.25, 0.5, 0.75, 1.4):
+        delays = []
+        for _ in range(2000):
+            randomizer.context.apply(0, {"action_latency": lam}, ["action_latency"])
+            delays.append(int(task.action_delay[0]))
+        assert set(delays) == {int(np.floor(lam)), int(np.ceil(lam))}, lam
+        assert np.mean(delays) == pytest.approx(lam, abs=0.04)  # std of the mean ≤ 0.011
+
+
 def test_action_noise_perturbs_the_executed_action_with_its_std(pinned_task) -> None:  # type: ignore[no-untyped-def]
     lam = 1.5  # std 0.15 of the [-1, 1] action range (w = 0.1)
     quiet, _, _ = pinned_task({"action_noise": 0.0}, num_envs=16)

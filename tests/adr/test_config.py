@@ -14,7 +14,9 @@ def test_auto_config_has_the_policy_values_of_the_paper() -> None:
     config = load_adr_config("auto")
     # [R] Table 15 / FACTS.md: p_b 0.5, Δ 0.02, t_H 20, t_L 10, m 240.
     assert (config.mode, config.boundary_prob, config.delta) == ("auto", 0.5, 0.02)
-    assert (config.threshold_high, config.threshold_low, config.buffer_size) == (20, 10, 240)
+    # t_L / t_H are the task's (env.adr_threshold_*; config_for_task), [R]'s 10 / 20 by default.
+    assert (config.threshold_low, config.threshold_high) == (None, None)
+    assert (config.thresholds(), config.buffer_size) == ((10.0, 20.0), 240)
     assert config.params == {}
 
 

@@ -42,9 +42,23 @@ def test_cube_mass_and_gravity_limits_give_the_final_ranges_of_the_paper() -> No
     assert gravity.to_value(9.81, gravity.hard_limits[1]) == pytest.approx(14.0)
 
 
-def test_latency_rounds_half_up_to_whole_control_steps() -> None:
+def test_mean_latency_is_continuous_and_monotone_in_lambda() -> None:
+    """[R] App. B.2: a discrete parameter comes from a categorical over λ. Per episode the
+    latency is ⌊λ⌋ or ⌈λ⌉ (whole control steps) and its mean over episodes is λ itself: every
+    Δ = 0.02 step moves it, with no staircase (rounding gave 0 up to λ = 0.49, then 1)."""
     spec = get_spec("action_latency")
-    assert [spec.to_value(0.0, lam) for lam in (0.0, 0.49, 0.5, 1.49, 1.6)] == [0, 0, 1, 1, 2]
+    rng = np.random.default_rng(0)
+    grid = np.round(np.arange(0.0, 2.0001, 0.05), 2)
+    means = []
+    for lam in grid:
+        value = float(spec.to_value(0.0, lam))
+        draws = np.array([spec.draw_integer(value, rng) for _ in range(4000)])
+        assert set(np.unique(draws)) <= {math.floor(lam), math.ceil(lam)}, lam
+        means.append(draws.mean())
+    # Binomial(4000, p ≤ 0.5): std of a mean ≤ 0.008; 0.03 is > 3.7 std.
+    np.testing.assert_allclose(means, grid, atol=0.03)
+    assert (np.diff(means) > 0).all()  # monotone: each 0.05 step raises the mean
+    assert spec.to_value(0.0, 0.3) == pytest.approx(0.3)  # metrics report the mean latency
 
 
 def test_multiplicative_scales_every_entry_of_an_array_nominal() -> None:
