@@ -15,6 +15,7 @@ _LINE = (
     ("it", "iteration", "d"), ("steps/s", "env_steps_per_s", ".0f"),
     ("return", "episode_return_mean", ".2f"), ("succ", "consecutive_successes_mean", ".2f"),
     ("succ_med", "consecutive_successes_median", ".1f"), ("succ_rate", "success_rate", ".2f"),
+    ("solved", "solve_rate", ".2f"), ("subgoals", "subgoals_completed", ".1f"),
     ("drop", "drop_rate", ".2f"), ("adr_H", "adr_entropy_npd", ".3f"),
     ("pi_loss", "policy_loss", ".4f"), ("v_loss", "value_loss", ".4f"), ("kl", "kl_end", ".4f"),
     ("clip", "clip_fraction", ".3f"), ("std", "action_std", ".3f"), ("lr", "lr", ".1e"), ("ev", "explained_variance", ".2f"),

@@ -26,6 +26,7 @@ from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
 from dexrl.distributed.adr_actor import make_adr_components
 from dexrl.distributed.metrics_log import MetricsLog
 from dexrl.distributed.worker import make_worker_actor
+from dexrl.eval.episodes import solve_summary
 from dexrl.rl.config import ModelConfig, PPOConfig
 from dexrl.rl.learner import PPOLearner
 from dexrl.rl.storage import RolloutBatch
@@ -245,6 +246,9 @@ class Trainer:
             "learner_time_s": learn.get("learner_time_s", 0.0),
             **{k: v for k, v in learn.items() if k != "learner_time_s"},
         }
+        solved = [x for s in stats for x in s.get("solved", [])]
+        if solved:  # cube_solve: whole solves and subgoals, beside the per-subgoal successes
+            m.update(solve_summary(solved, succ))
         if self.adr_actor is not None:
             m.update(ray.get(self.adr_actor.metrics.remote()))
         return m

@@ -29,6 +29,7 @@ class EpisodeStats:
     lengths: list[int] = field(default_factory=list)
     successes: list[int] = field(default_factory=list)
     dropped: list[bool] = field(default_factory=list)
+    solved: list[bool] = field(default_factory=list)  # cube_solve only: info["cube_solved"]
     unhealthy: int = 0
     dropped_envs: int = 0  # envs whose rollout was withheld from the learner (diverged physics)
     env_steps: int = 0
@@ -126,6 +127,8 @@ class RolloutWorker:
             stats.lengths.append(int(info["episode_length"][i]))
             stats.successes.append(int(info["episode_successes"][i]))
             stats.dropped.append(bool(info["dropped"][i]))
+            if "cube_solved" in info:  # a solve, not a subgoal (successes count subgoals there)
+                stats.solved.append(bool(info["cube_solved"][i]))
 
 
 def make_worker_actor(num_cpus: float = 1.0) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
     returns: list[float] = []
     successes: list[int] = []
     drops: list[bool] = []
+    solved: list[bool] = []
     while len(returns) < episodes:
         actions = rng.uniform(-1, 1, (num_envs, task.action_dim)) if policy is None else policy(obs)
         r = task.step(actions)
@@ -37,7 +38,10 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
             returns.append(float(r.info["episode_return"][i]))
             successes.append(int(r.info["episode_successes"][i]))
             drops.append(bool(r.info["dropped"][i]))
+            if "cube_solved" in r.info:
+                solved.append(bool(r.info["cube_solved"][i]))
     returns, successes, drops = returns[:episodes], successes[:episodes], drops[:episodes]
+    extra = solve_summary(solved[:episodes], successes) if solved else {}
     return {
         "episodes": episodes,
         "return_mean": float(np.mean(returns)),
@@ -46,4 +50,20 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
         "consecutive_successes_median": float(np.median(successes)),
         "success_rate": float(np.mean([s > 0 for s in successes])),
         "drop_rate": float(np.mean(drops)),
+        **extra,
+    }
+
+
+def solve_summary(solved: Sequence[bool], subgoals: Sequence[int]) -> dict[str, float]:
+    """cube_solve's own metrics over ended episodes (one entry each in both sequences).
+
+    There a success is one subgoal (a flip or a quarter turn), so `success_rate` only says "at
+    least one subgoal"; `solve_rate` is the fraction of episodes that solved the cube and
+    `subgoals_completed` the mean number of subgoals an episode carried out.
+    """
+    if len(solved) != len(subgoals):
+        raise ValueError(f"{len(solved)} solve flags for {len(subgoals)} episodes")
+    return {
+        "solve_rate": float(np.mean(solved)) if solved else float("nan"),
+        "subgoals_completed": float(np.mean(subgoals)) if subgoals else float("nan"),
     }

@@ -3,6 +3,8 @@ keeps diverged physics out of ADR's performance, and fails early on what it cann
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import numpy as np
@@ -16,7 +18,7 @@ from dexrl.adr import (
     ParamConfig,
     load_adr_config,
 )
-from dexrl.adr.apply import APPLIERS, OBS_LAYOUTS
+from dexrl.adr.apply import APPLIERS
 from dexrl.adr.randomizer import EpisodeRandomizer
 from dexrl.tasks.registry import make_task
 
@@ -134,10 +136,12 @@ def test_attach_rejects_cube_parameters_on_a_task_without_a_cube() -> None:
     EpisodeRandomizer(ADRConfig(mode="auto", params=cube_free)).attach(task)  # the rest applies
 
 
-def test_attach_rejects_obs_noise_without_an_observation_layout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delitem(OBS_LAYOUTS, "cube_rotate")
+def test_attach_rejects_obs_noise_with_an_unknown_noise_class(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     task = make_task("cube_rotate", num_envs=1)
-    with pytest.raises(ValueError, match="no observation layout for task 'cube_rotate'"):
+    parts = task.policy_obs_parts()
+    bad = (dataclasses.replace(parts[0], noise="lidar"), *parts[1:])
+    monkeypatch.setattr(task, "policy_obs_parts", lambda: bad)
+    with pytest.raises(ValueError, match=r"unknown noise class\(es\) \['lidar'\]"):
         EpisodeRandomizer(load_adr_config("manual")).attach(task)
 
 
@@ -230,6 +234,17 @@ def test_config_for_task_drops_only_what_the_task_cannot_randomize() -> None:
     rubiks, dropped = config_for_task(auto, make_task("face_turn", num_envs=1))
     assert set(dropped) == {"cube_size"}  # the hinged cube keeps face friction and detent
     EpisodeRandomizer(rubiks).attach(make_task("face_turn", num_envs=1))  # and attaches
+
+
+def test_thresholds_are_the_tasks_unless_the_adr_config_sets_them() -> None:
+    """reach's 50-step episodes cannot reach [R]'s t_H = 20: its env config sets 1 / 2."""
+    from dexrl.adr.randomizer import config_for_task
+
+    reach_task, block_task = make_task("reach", num_envs=1), make_task("cube_rotate", num_envs=1)
+    assert config_for_task(ADRConfig(mode="auto"), reach_task)[0].thresholds() == (1.0, 2.0)
+    assert config_for_task(ADRConfig(mode="auto"), block_task)[0].thresholds() == (10.0, 20.0)
+    explicit = ADRConfig(mode="auto", threshold_low=0.5, threshold_high=4.0)
+    assert config_for_task(explicit, reach_task)[0].thresholds() == (0.5, 4.0)
 
 
 def test_face_friction_and_detent_are_written_from_their_calibrated_values() -> None:

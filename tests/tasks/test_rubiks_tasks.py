@@ -233,3 +233,44 @@ def test_cube_solve_autoreset_draws_a_new_scramble() -> None:
     assert r.info["cube_solved"][0] and r.terminated[0] and r.info["episode_done"][0]
     assert not r.terminated[1]
     assert task.cubes[0].state != first[0] and task.cubes[1].state == first[1]
+
+
+# ----------------------------------------------------------------- solve metrics
+def test_evaluation_reports_solves_apart_from_subgoal_successes() -> None:
+    """A success on cube_solve is one subgoal: `success_rate` cannot tell solves. An already
+    solved cube ends solved with no subgoal; a scrambled one cut off after 5 steps is unsolved."""
+    from dexrl.eval.episodes import run_episodes
+
+    solved_env = load_env_config("cube_solve", {"scramble_moves": 0, "max_episode_steps": 5})
+    out = run_episodes(solved_env, None, episodes=4, num_envs=2)
+    assert (out["solve_rate"], out["subgoals_completed"], out["success_rate"]) == (1.0, 0.0, 0.0)
+    scrambled = load_env_config("cube_solve", {"scramble": "R U F", "max_episode_steps": 5})
+    out = run_episodes(scrambled, None, episodes=4, num_envs=2)
+    assert out["solve_rate"] == 0.0
+    assert "solve_rate" not in run_episodes(load_env_config("face_turn", {"max_episode_steps": 3}),
+                                            None, episodes=2, num_envs=2)  # fmt: skip
+
+
+def test_rollout_worker_collects_cube_solved_per_episode() -> None:
+    from dexrl.distributed.worker import RolloutWorker
+    from dexrl.rl.config import ModelConfig
+
+    env = load_env_config("cube_solve", {"scramble_moves": 0, "max_episode_steps": 4})
+    small = ModelConfig(actor_hidden=(16,), critic_hidden=(16,))
+    worker = RolloutWorker(env, small, num_envs=2, horizon=3, seed=0)
+    _, stats = worker.rollout(None)  # an already solved cube ends solved at its first step
+    assert stats["solved"] == [True] * 6 and len(stats["returns"]) == 6  # 2 envs x 3 steps
+    env = load_env_config("cube_solve", {"scramble": "R U F", "max_episode_steps": 2})
+    _, stats = RolloutWorker(env, small, num_envs=2, horizon=3, seed=0).rollout(None)
+    assert stats["solved"] == [False, False]  # cut off by the step limit
+
+
+def test_solve_summary_needs_one_flag_per_episode() -> None:
+    from dexrl.eval.episodes import solve_summary
+
+    assert solve_summary([True, False, False, True], [30, 12, 0, 41]) == {
+        "solve_rate": 0.5,
+        "subgoals_completed": 20.75,
+    }
+    with pytest.raises(ValueError, match="3 solve flags for 2 episodes"):
+        solve_summary([True, False, True], [1, 2])
