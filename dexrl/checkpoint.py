@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,21 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, foreign pickle with objects, ...
+    except pickle.UnpicklingError as err:
+        if "global" not in str(err).lower():  # no pickled object refused: not a torch file at all
+            raise CheckpointError(f"cannot read checkpoint {p}: it is truncated or not a dexrl "
+                                  "checkpoint (not a torch file)") from None  # fmt: skip
+        # weights_only refused a pickled object (it could run code on load). torch's own text
+        # advises retrying with weights_only=False; for a dexrl checkpoint that is never right.
         raise CheckpointError(
-            f"cannot read checkpoint {p}: it is truncated or not a dexrl checkpoint ({type(err).__name__}: {err})"
-        ) from err
+            f"{p} is not a dexrl checkpoint: it holds pickled Python objects, which could run "
+            "code when loaded, so it was NOT loaded"
+        ) from None
+    except Exception as err:  # truncated zip, a text file, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckpointError(
+            f"cannot read checkpoint {p}: it is truncated or not a dexrl checkpoint ({type(err).__name__}: {first})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{p} is not a dexrl checkpoint (format {found!r}, expected {FORMAT!r})")

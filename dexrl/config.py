@@ -78,6 +78,16 @@ class EnvConfig:
     action_scale: float = 0.1
     # Exponential moving average of actions: a_s = ema * a + (1 - ema) * a_s ([D]: 0.3).
     action_ema: float = 0.3
+    # "relative": actions are EMA-smoothed target steps ([D]); "absolute": actions map the
+    # actuator range and the targets follow them through the EMA (as the GPU peers do).
+    action_mode: str = "relative"
+    # Discount of this task (its time scale: [D]'s 0.998 suits 1600-step cube episodes; 50-step
+    # reach episodes want a shorter horizon). algo.gamma, when set, overrides it.
+    gamma: float = 0.998
+    # Reach: weight of the per-fingertip kernel reward, mean over tips of exp(-error / scale),
+    # paid every step so that each fingertip's last centimetre pays (0 = off).
+    tip_reward_weight: float = 0.0
+    tip_reward_scale: float = 0.01
     # Goal distribution for cube tasks: "so3" (uniform orientation) or "z" (yaw only).
     goal: str = "so3"
     # Reach: targets are fingertip positions of a random pose within this fraction of the ranges.
@@ -169,6 +179,9 @@ def validate_env_config(cfg: EnvConfig) -> None:
         (0 < cfg.action_ema <= 1, f"env.action_ema must be in (0, 1] (got {cfg.action_ema})"),
         (cfg.action_scale > 0, f"env.action_scale must be > 0 (got {cfg.action_scale})"),
         (cfg.goal in ("so3", "z"), f"env.goal must be 'so3' or 'z' (got '{cfg.goal}')"),
+        (cfg.action_mode in ("relative", "absolute"), f"env.action_mode must be 'relative' or 'absolute' (got '{cfg.action_mode}')"),
+        (0 <= cfg.gamma < 1, f"env.gamma must be in [0, 1) (got {cfg.gamma})"),
+        (cfg.tip_reward_weight >= 0 and cfg.tip_reward_scale > 0, f"env.tip_reward_weight must be >= 0 and env.tip_reward_scale > 0 (got {cfg.tip_reward_weight}, {cfg.tip_reward_scale})"),
         (0 < cfg.reach_target_range <= 1, f"env.reach_target_range must be in (0, 1] (got {cfg.reach_target_range})"),
         (cfg.obs_noise_correlated >= 0 and cfg.obs_noise_uncorrelated >= 0, "env.obs_noise_* must be >= 0"),
         (cfg.face_tolerance > 0, f"env.face_tolerance must be > 0 (got {cfg.face_tolerance})"),

@@ -6,90 +6,91 @@
     python scripts/train.py env=cube_rotate cluster=auto          # or ray.address=auto
     python scripts/train.py resume=runs/cube_rotate/2026-11-28_12-00-00
     python scripts/train.py env=reach algo=sb3                     # stable-baselines3 reference
+    python scripts/train.py env=reach --cfg job                    # print the composed config
 
-Every config is validated before Ray starts; a bad key or value exits with status 2 and names it.
+Every config is validated before Ray starts (dexrl.frontdoor): a bad key or value prints one
+line naming it and exits with status 2. `resume=<run>` takes env, robot, model, algo and ADR
+from the checkpoint (`env.x=...` style overrides apply on top; `train.*` is the command line's).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
-
-def build_configs(cfg: DictConfig) -> dict[str, Any]:
-    """Typed configs from the composed Hydra config; raises ValueError naming a bad key."""
-    from dexrl.adr.config import adr_config_from_dict
-    from dexrl.config import (
-        LoggerConfig,
-        RayConfig,
-        TrainConfig,
-        env_config_from_dict,
-        structured,
-        validate_train_config,
-    )  # fmt: skip
-    from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
-
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(plain, dict)
-    algo = dict(plain["algo"])
-    name = algo.pop("name", "ppo")
-    if name not in ("ppo", "sb3"):
-        raise ValueError(f"algo.name must be 'ppo' or 'sb3' (got '{name}')")
-    out: dict[str, Any] = {
-        "env": env_config_from_dict(plain["env"], source="env"),
-        "algo_name": name,
-        "algo": config_from_dict(PPOConfig, algo) if name == "ppo" else algo,
-        "model": config_from_dict(ModelConfig, plain["model"]),
-        "adr": adr_config_from_dict(plain["adr"]),
-        "train": structured(TrainConfig, plain["train"], "train"),
-        "ray": structured(RayConfig, plain.get("ray"), "ray"),
-        "logger": structured(LoggerConfig, plain["logger"], "logger"),
-        "plain": plain,
-    }
-    validate_train_config(out["train"])
-    return out
+from dexrl.frontdoor import (
+    Composed,
+    Configs,
+    check_dims,
+    compose,
+    exit_on_error,
+    load_run,
+    next_steps,
+    restore_configs,
+    typed_configs,
+)
 
 
-@hydra.main(config_path="../configs", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    try:
-        c = build_configs(cfg)
-    except ValueError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        sys.exit(2)
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    (run_dir / "config.resolved.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(c["plain"])))
+def build_configs(composed: Composed) -> tuple[Configs, str | None]:
+    """Typed configs of the command line (restored from the checkpoint with `resume=`), and the
+    checkpoint directory to resume from. Raises ConfigError / CheckpointError before any work."""
+    resume = composed.cfg.get("resume")
+    if not resume:
+        return typed_configs(composed.plain()), None
+    run = load_run(str(resume))
+    configs = restore_configs(composed, run)
+    if configs.algo_name != "ppo":
+        return configs, str(run.checkpoint_dir)
+    from dexrl.tasks.registry import make_task
+
+    task = make_task(configs.env, num_envs=1, seed=0, autoreset=False)  # sizes only, no Ray
+    check_dims(run, task.obs_dim, task.action_dim, configs.env.name)
+    return configs, str(run.checkpoint_dir)
+
+
+def write_run_files(run_dir: Path, configs: Configs, overrides: list[str]) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.resolved.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(configs.plain)))
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
+
+
+@exit_on_error
+def main(argv: list[str]) -> None:
+    show_cfg = argv[-2:] == ["--cfg", "job"]
+    argv = argv[:-2] if show_cfg else argv
+    composed = compose(argv, "train")
+    configs, resume = build_configs(composed)
+    if show_cfg:  # what Hydra's `--cfg job` prints: the composed config, nothing started
+        print(OmegaConf.to_yaml(OmegaConf.create(configs.plain)))
+        return
+    run_dir = composed.run_dir()
+    write_run_files(run_dir, configs, composed.overrides)
     print(f"[dexrl] run directory: {run_dir}")
-    if c["algo_name"] == "sb3":
+    if configs.algo_name == "sb3":
         from dexrl.baselines.sb3 import train_sb3
 
-        result = train_sb3(c["env"], c["algo"], c["train"], run_dir, seed=int(cfg.seed))
+        result = train_sb3(configs.env, configs.algo, configs.train, run_dir, seed=configs.seed)
         print(f"[dexrl] sb3 finished: {result}")
         return
-    from dexrl.checkpoint import CheckpointError
     from dexrl.distributed.trainer import Trainer
 
-    adr = c["adr"] if c["adr"].mode != "none" else None
+    adr = configs.adr if configs.adr.mode != "none" else None
+    trainer = Trainer(
+        configs.env, configs.algo, configs.model, adr, configs.train, configs.ray, configs.logger,
+        run_dir, seed=configs.seed, resume=resume, resolved_config=configs.plain,
+    )  # fmt: skip
+    where = "CPU" if trainer.learner.device.type == "cpu" else str(trainer.learner.device)
+    print(f"[dexrl] learner on {where}, {trainer.num_workers} rollout workers")
     try:
-        trainer = Trainer(
-            c["env"], c["algo"], c["model"], adr, c["train"], c["ray"], c["logger"], run_dir,
-            seed=int(cfg.seed), resume=cfg.resume, resolved_config=c["plain"],
-        )  # fmt: skip
-    except CheckpointError as err:
-        print(f"resume error: {err}", file=sys.stderr)
-        sys.exit(2)
-    if trainer.learner.device.type == "cpu":
-        print(f"[dexrl] learner on CPU, {trainer.num_workers} rollout workers")
-    else:
-        print(f"[dexrl] learner on {trainer.learner.device}, {trainer.num_workers} rollout workers")
-    last = trainer.run()
-    print(f"[dexrl] done: {last.get('env_steps', 0)} env steps; checkpoint in {run_dir / 'checkpoints' / 'latest'}")
+        last = trainer.run()  # saves a checkpoint at the end and on Ctrl-C
+        print(f"[dexrl] done: {last.get('env_steps', trainer.counters['env_steps'])} env steps; "
+              f"checkpoint in {run_dir / 'checkpoints' / 'latest'}")  # fmt: skip
+    finally:
+        print(next_steps(run_dir))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

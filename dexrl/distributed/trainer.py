@@ -27,6 +27,7 @@ from dexrl.distributed.adr_actor import make_adr_components
 from dexrl.distributed.metrics_log import MetricsLog
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
+from dexrl.frontdoor import run_config_record
 from dexrl.rl.config import ModelConfig, PPOConfig
 from dexrl.rl.learner import PPOLearner
 from dexrl.rl.storage import RolloutBatch
@@ -39,7 +40,12 @@ def init_ray(cfg: RayConfig) -> None:
     if ray.is_initialized():
         return
     if _is_local(cfg):
-        ray.init(num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=True)
+        # address="local": always a new Ray of this run's own (address=None would join a Ray that
+        # another process on this machine started). Loopback only: a laptop run exposes no Ray
+        # port (GCS, raylet, object store) to its network; by default Ray binds them to the
+        # machine's network address.
+        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False,
+                 log_to_driver=True, _node_ip_address="127.0.0.1")  # fmt: skip
     else:
         ray.init(address=cfg.address, include_dashboard=False)
 
@@ -67,6 +73,7 @@ class Trainer:
         self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
         checkpoint = load_checkpoint(_checkpoint_dir(resume)) if resume else None
         adr, self.adr_dropped = _adr_for_task(adr, env)
+        self.adr_cfg = adr  # recorded in every checkpoint (frontdoor.run_config_record)
         init_ray(ray_cfg)
         self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         self.num_workers = _num_workers(train.num_workers)
@@ -267,6 +274,8 @@ class Trainer:
             "counters": dict(self.counters),
             "model": asdict(self.model),
             "dims": self.learner.dims,
+            # env (robot included), model, algo, ADR: a checkpoint directory alone restores them.
+            "config": run_config_record(self.env, self.model, self.ppo, self.adr_cfg, self.train),
         }
         return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
 

@@ -36,18 +36,11 @@ def test_invalid_config_fails_before_ray_starts(override: str, message: str | No
     assert "Started a local Ray" not in out.stdout + out.stderr
 
 
-def _build_configs(overrides: list[str]) -> dict:
-    """scripts/train.py's own build_configs on the config Hydra composes for `overrides`."""
-    import importlib.util
+def _build_configs(overrides: list[str]):  # type: ignore[no-untyped-def]
+    """What scripts/train.py builds for `overrides` (the front door's compose + typed configs)."""
+    from dexrl.frontdoor import compose, typed_configs
 
-    from hydra import compose, initialize_config_dir
-
-    spec = importlib.util.spec_from_file_location("dexrl_train_script", ROOT / "scripts" / "train.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        return module.build_configs(compose(config_name="config", overrides=overrides))
+    return typed_configs(compose(overrides, "train").plain())
 
 
 def test_train_script_env_carries_the_robot_config() -> None:
@@ -55,8 +48,8 @@ def test_train_script_env_carries_the_robot_config() -> None:
 
     # What the workers of `python scripts/train.py env=reach` build is what the library loads
     # (ready pose, sites), and `env.robot.*` overrides reach it without dropping the rest.
-    assert _build_configs(["env=reach"])["env"] == load_env_config("reach")
-    env = _build_configs(["env=cube_rotate", "env.robot.init_qpos_noise=0.0"])["env"]
+    assert _build_configs(["env=reach"]).env == load_env_config("reach")
+    env = _build_configs(["env=cube_rotate", "env.robot.init_qpos_noise=0.0"]).env
     assert env.robot.init_qpos_noise == 0.0
     assert env.robot.ready_pose == load_env_config("cube_rotate").robot.ready_pose
     assert env.robot.ready_pose  # the yaml's curled fingers, not an empty pose

@@ -1,0 +1,431 @@
+"""One front door for every script (train, evaluate, view, export, doctor; DESIGN.md decision 13).
+
+A script hands its command line to `compose` (Hydra's compose API on `configs/` plus the script's
+own keys) and turns the result into typed configs with `typed_configs`; a script that takes a
+checkpoint opens it with `load_run` and lets `restore_configs` take env, robot, model, algo and
+ADR from what the checkpoint was trained with. Every mistake on the way is a `ConfigError`, and
+`exit_on_error` turns it into exactly one line on stderr and exit status 2 -- before Ray, torch
+workers or any file in a run directory are touched.
+
+    @exit_on_error
+    def main(argv: list[str]) -> None:
+        composed = compose(argv, "evaluate", script_keys={"checkpoint": None, "episodes": 100})
+        run = load_run(composed.args["checkpoint"])
+        configs = restore_configs(composed, run)   # env of the checkpoint unless env=... given
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from dexrl.checkpoint import CheckpointError, load_checkpoint
+from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
+from dexrl.paths import configs_dir
+
+# Config nodes a checkpoint records and `restore_configs` can take from it.
+RUN_NODES = ("env", "model", "algo", "adr")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ConfigError(ValueError):
+    """A bad command line, config value or checkpoint: one line naming the key and what is allowed."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def exit_on_error(fn: _F) -> _F:
+    """Wrap a script's main: a ConfigError (or CheckpointError) prints one line and exits 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CheckpointError as err:
+            print(f"checkpoint error: {_one_line(str(err))}", file=sys.stderr)
+        except ConfigError as err:
+            print(f"config error: {_one_line(str(err))}", file=sys.stderr)
+        sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------- composing
+
+
+@dataclass
+class Composed:
+    """What a command line composed to: the Hydra config, the script's own keys, the overrides."""
+
+    cfg: DictConfig  # the composed config, `hydra` node included (run dir: cfg.hydra.run.dir)
+    args: dict[str, Any]  # the script's own keys (defaults filled in)
+    overrides: list[str]  # the Hydra overrides as given (script keys removed)
+    script: str = "train"
+
+    def plain(self) -> dict[str, Any]:
+        """The resolved config as plain values, without the `hydra` node."""
+        try:
+            body = OmegaConf.masked_copy(self.cfg, [str(k) for k in self.cfg if k != "hydra"])
+            values = OmegaConf.to_container(body, resolve=True)
+        except OmegaConfBaseException as err:  # e.g. a bad ${...} interpolation in a value
+            key = getattr(err, "full_key", None)
+            raise ConfigError(f"cannot resolve the config (key: {key}): {_one_line(str(err))}") from None
+        assert isinstance(values, dict)
+        return values  # type: ignore[return-value]
+
+    def touched(self, node: str) -> bool:
+        """Whether an override selects or changes config node `node` (e.g. `env=...`, `env.x=`)."""
+        return any(_override_key(o) == node or _override_key(o).startswith(node + ".")
+                   for o in self.overrides)  # fmt: skip
+
+    def run_dir(self) -> Path:
+        return Path(str(self.cfg.hydra.run.dir))
+
+
+def _override_key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def compose(
+    overrides: list[str], script: str, script_keys: Mapping[str, Any] | None = None
+) -> Composed:
+    """Compose `configs/config.yaml` with `overrides` the way `@hydra.main` would.
+
+    `script_keys` are the script's own top-level keys and their defaults (e.g. evaluate's
+    `{"checkpoint": None, "episodes": 100}`); values are converted to the default's type
+    (a None default keeps the string). Every error is a one-line ConfigError naming the key.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    keys = dict(script_keys or {})
+    args, hydra_overrides = _split_script_keys(overrides, keys)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3", job_name=script):
+            cfg = hydra_compose("config", overrides=[_open_nested(o) for o in hydra_overrides],
+                                return_hydra_config=True)  # fmt: skip
+    except Exception as err:  # Hydra raises many types; every one becomes one line
+        raise ConfigError(_hydra_message(err, hydra_overrides, keys)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    _check_top_level(cfg, keys)
+    return Composed(cfg, args, hydra_overrides, script)
+
+
+def _split_script_keys(
+    overrides: list[str], keys: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    args = dict(keys)
+    rest: list[str] = []
+    for o in overrides:
+        if "=" not in o:
+            raise ConfigError(f"argument '{o}' is not key=value (e.g. env=reach, train.horizon=16)")
+        key, value = o.split("=", 1)
+        name = key.lstrip("+")
+        if name in keys:
+            args[name] = _convert(name, value, keys[name])
+        else:
+            rest.append(o)
+    return args, rest
+
+
+def _convert(name: str, value: str, default: Any) -> Any:
+    if value.lower() in ("null", "none", "") and default is None:
+        return None
+    kind = type(default)
+    try:
+        if kind is bool:
+            if value.lower() not in ("true", "false"):
+                raise ValueError
+            return value.lower() == "true"
+        if kind in (int, float):
+            return kind(float(value)) if kind is int and float(value).is_integer() else kind(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be {kind.__name__} (got '{value}')") from None
+    return value
+
+
+def _open_nested(override: str) -> str:
+    """`a.b.c=v` may add a key inside an open mapping (adr.params.*, env.robot.ready_pose.*), as
+    the README's examples do, so it is passed as `++a.b.c=v`; the typed configs then reject an
+    unknown key by its full name (`env.bogus`). Top-level keys are checked by `_check_top_level`."""
+    key = override.split("=", 1)[0]
+    if key.startswith(("+", "~")) or "." not in key or key.startswith("hydra."):
+        return override
+    return "++" + override
+
+
+def _check_top_level(cfg: DictConfig, keys: Mapping[str, Any]) -> None:
+    known = _known_top_level()
+    unknown = sorted({str(k) for k in cfg.keys()} - known - {"hydra"})
+    if unknown:
+        allowed = sorted(known | set(keys))
+        raise ConfigError(f"unknown key '{unknown[0]}'; top-level keys are: {', '.join(allowed)}")
+
+
+@functools.lru_cache(maxsize=1)
+def _known_top_level() -> frozenset[str]:
+    base = OmegaConf.load(configs_dir() / "config.yaml")
+    groups = {p.name for p in configs_dir().iterdir() if p.is_dir()}
+    # `cluster` composes into `ray` (`# @package ray`); `robot` into env.robot.
+    return frozenset(set(base.keys()) - {"defaults", "hydra"} | groups | {"ray"}) - {"robot", "cluster", "experiment"}
+
+
+def _hydra_message(err: Exception, overrides: list[str], keys: Mapping[str, Any]) -> str:
+    from hydra.errors import MissingConfigException
+
+    text = str(err)
+    if isinstance(err, MissingConfigException) and "Could not find '" in text:
+        missing = text.split("Could not find '", 1)[1].split("'", 1)[0]  # e.g. env/nonexistent
+        group, _, name = missing.rpartition("/")
+        choices = sorted(p.stem for p in (configs_dir() / group).glob("*.yaml")) if group else []
+        if group == "env":
+            return f"unknown env '{name}'. Known envs: {', '.join(choices)} (key: env)"
+        return f"unknown {group} '{name}' (key: {group}); choose one of: {', '.join(choices)}"
+    if text.startswith("Could not override '"):
+        key = text.split("'", 2)[1]
+        allowed = sorted(_known_top_level() | set(keys))
+        return f"unknown key '{key}'; top-level keys are: {', '.join(allowed)}"
+    if "Error parsing override" in text:
+        bad = text.split("'", 2)[1] if "'" in text else text
+        return f"cannot parse '{bad}': write key=value (e.g. train.horizon=16, env=reach)"
+    given = " ".join(overrides)
+    return f"cannot compose the config from '{given}': {_one_line(text)}"
+
+
+# ---------------------------------------------------------------------------- typed configs
+
+
+@dataclass
+class Configs:
+    """The typed configs of one run (what library code takes)."""
+
+    env: EnvConfig
+    model: Any  # dexrl.rl.config.ModelConfig
+    algo_name: str  # "ppo" or "sb3"
+    algo: Any  # PPOConfig for ppo, the plain dict for sb3
+    adr: Any  # dexrl.adr.config.ADRConfig (mode "none" = calibrated)
+    train: TrainConfig
+    ray: RayConfig
+    logger: LoggerConfig
+    seed: int = 0
+    plain: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ppo(self) -> Any:
+        return self.algo
+
+
+def typed_configs(plain: Mapping[str, Any]) -> Configs:
+    """Typed, validated configs from plain values (a composed config); ConfigError names the key."""
+    from dexrl.adr.config import adr_config_from_dict
+    from dexrl.config import env_config_from_dict, structured, validate_train_config
+    from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
+
+    try:
+        algo = dict(plain["algo"])
+        name = algo.pop("name", "ppo")
+        if name not in ("ppo", "sb3"):
+            raise ValueError(f"algo.name must be 'ppo' or 'sb3' (got '{name}')")
+        configs = Configs(
+            env=env_config_from_dict(dict(plain["env"]), source="env"),
+            model=_prefixed("model", lambda: config_from_dict(ModelConfig, plain["model"])),
+            algo_name=name,
+            algo=_prefixed("algo", lambda: config_from_dict(PPOConfig, algo)) if name == "ppo" else algo,
+            adr=adr_config_from_dict(plain.get("adr") or {"mode": "none"}),
+            train=structured(TrainConfig, plain.get("train"), "train"),
+            ray=structured(RayConfig, plain.get("ray"), "ray"),
+            logger=structured(LoggerConfig, plain.get("logger"), "logger"),
+            seed=_seed(plain.get("seed", 0)),
+            plain=dict(plain),
+        )
+        validate_train_config(configs.train)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:
+        raise ConfigError(_one_line(str(err))) from None
+    return configs
+
+
+def _prefixed(node: str, build: Callable[[], Any]) -> Any:
+    """Run a builder whose messages name bare keys ('gamma must ...'), naming the node too."""
+    try:
+        return build()
+    except (ValueError, TypeError) as err:
+        text = _one_line(str(err))
+        raise ConfigError(text if f"{node}." in text else f"{node}: {text}") from None
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"seed must be an integer (got {value!r})")
+    return value
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+@dataclass
+class RunSpec:
+    """A checkpoint and the typed configs it was trained with."""
+
+    checkpoint_dir: Path
+    run_dir: Path | None  # the run directory holding checkpoints/ (None for a loose checkpoint)
+    env: EnvConfig  # robot included (env.robot)
+    model: Any  # ModelConfig
+    ppo: Any  # PPOConfig
+    adr: Any  # ADRConfig, mode "none" when the run had no randomization
+    adr_state: dict[str, Any] | None  # the ADR algorithm's JSON state (ranges, buffers) if any
+    payload: dict[str, Any]  # the loaded checkpoint (learner state, counters, ...)
+    config: dict[str, Any]  # the recorded plain config nodes (env, model, algo, adr, train)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return dict(self.payload["learner"]["dims"])
+
+
+def checkpoint_dir(path: str | Path) -> Path:
+    """The checkpoint folder for a run dir, a checkpoint dir or a checkpoint.pt file."""
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p.parent
+    if (p / "checkpoints" / "latest").is_dir():
+        return p / "checkpoints" / "latest"
+    return p
+
+
+def load_run(checkpoint: str | Path | None) -> RunSpec:
+    """Open a run directory or a checkpoint directory; ConfigError/CheckpointError in one line."""
+    if checkpoint in (None, ""):
+        raise ConfigError("no checkpoint given: pass checkpoint=<run dir> (e.g. runs/reach/<date>) "
+                          "or checkpoint=<run dir>/checkpoints/latest")  # fmt: skip
+    ckpt = checkpoint_dir(str(checkpoint))
+    if not ckpt.exists():
+        raise ConfigError(f"no such file or directory: {checkpoint} (key: checkpoint); pass a run "
+                          "directory (runs/<env>/<date>) or its checkpoints/latest")  # fmt: skip
+    payload = load_checkpoint(Path(str(checkpoint)).expanduser() if Path(str(checkpoint)).is_file() else ckpt)
+    run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else None
+    config = _recorded_config(payload, run_dir, ckpt)
+    try:
+        configs = typed_configs({**_defaults_for_missing(config), **config})
+    except ConfigError as err:
+        raise ConfigError(f"the checkpoint's recorded config is not valid here: {err}") from None
+    adr_json = payload.get("adr")
+    return RunSpec(
+        checkpoint_dir=ckpt, run_dir=run_dir, env=configs.env, model=configs.model,
+        ppo=configs.algo, adr=configs.adr,
+        adr_state=json.loads(adr_json) if isinstance(adr_json, str) else None,
+        payload=payload, config=config,
+    )  # fmt: skip
+
+
+def _recorded_config(payload: Mapping[str, Any], run_dir: Path | None, ckpt: Path) -> dict[str, Any]:
+    """The config nodes a checkpoint was trained with: meta["config"] (written by Trainer.save),
+    else the run directory's config.resolved.yaml (older checkpoints); model and algo always
+    come from the learner state itself, which is what the weights were built with."""
+    meta = payload.get("meta") or {}
+    config = dict(meta.get("config") or {})
+    resolved = run_dir / "config.resolved.yaml" if run_dir is not None else None
+    if "env" not in config and resolved is not None and resolved.is_file():
+        values = OmegaConf.to_container(OmegaConf.load(resolved), resolve=True)
+        assert isinstance(values, dict)
+        config = {k: values[k] for k in (*RUN_NODES, "train") if k in values}
+    if "env" not in config:
+        raise CheckpointError(f"{ckpt} does not record the env it was trained on (no config in "
+                              f"meta.json, no config.resolved.yaml beside it)")  # fmt: skip
+    learner = payload.get("learner") or {}
+    if "model" in learner:
+        config["model"] = dict(learner["model"])
+    if "ppo" in learner:
+        config["algo"] = {"name": "ppo", **dict(learner["ppo"])}
+    return config
+
+
+def _defaults_for_missing(config: Mapping[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {"adr": {"mode": "none"}, "train": {}}
+    if "algo" not in config:
+        defaults["algo"] = {"name": "ppo"}
+    if "model" not in config:
+        defaults["model"] = {}
+    return defaults
+
+
+def run_config_record(
+    env: EnvConfig, model: Any, ppo: Any, adr: Any, train: TrainConfig | None = None
+) -> dict[str, Any]:
+    """The plain config nodes a checkpoint records (meta["config"]), so that a checkpoint
+    directory alone restores its env, robot, model, algo and ADR settings."""
+    record: dict[str, Any] = {
+        "env": asdict(env),
+        "model": asdict(model),
+        "algo": {"name": "ppo", **asdict(ppo)},
+        "adr": asdict(adr) if adr is not None else {"mode": "none"},
+    }
+    if train is not None:
+        record["train"] = asdict(train)
+    return json.loads(json.dumps(record))  # tuples -> lists: what meta.json holds
+
+
+def restore_configs(composed: Composed, run: RunSpec, nodes: tuple[str, ...] = RUN_NODES) -> Configs:
+    """Typed configs for a command line that continues or opens `run`.
+
+    Each node in `nodes` (env with its robot, model, algo, adr) comes from the checkpoint unless
+    the command line selects another one (`env=reach`); `node.key=value` overrides apply on top
+    of the checkpoint's values. Everything else (train, ray, logger, seed) is the command line's.
+    """
+    plain = composed.plain()
+    for node in nodes:
+        if node not in run.config or any(_override_key(o) == node for o in composed.overrides):
+            continue
+        dotted = [o.lstrip("+") for o in composed.overrides if _override_key(o).startswith(node + ".")]
+        try:
+            merged = OmegaConf.merge(OmegaConf.create({node: run.config[node]}),
+                                     OmegaConf.from_dotlist(dotted))  # fmt: skip
+        except OmegaConfBaseException as err:
+            raise ConfigError(f"cannot apply {' '.join(dotted)}: {_one_line(str(err))}") from None
+        values = OmegaConf.to_container(merged, resolve=True)
+        assert isinstance(values, dict)
+        plain[node] = values[node]
+    return typed_configs(plain)
+
+
+def check_dims(run: RunSpec, obs_dim: int, action_dim: int, env_name: str) -> None:
+    """ConfigError when `run`'s policy does not fit an env's observation/action sizes."""
+    dims = run.dims
+    if dims.get("obs_dim") != obs_dim or dims.get("action_dim") != action_dim:
+        raise ConfigError(
+            f"the checkpoint's policy takes {dims.get('obs_dim')} observations and gives "
+            f"{dims.get('action_dim')} actions (trained on env {run.env.name}); env {env_name} has "
+            f"{obs_dim} and {action_dim} (key: env). Leave env= out to use the checkpoint's env"
+        )
+
+
+def next_steps(run_dir: str | Path) -> str:
+    """What to do with a finished (or interrupted) run: the commands to evaluate, view, export it."""
+    d = shlex.quote(str(run_dir))
+    return "\n".join([
+        f"[dexrl] run directory: {run_dir}",
+        f"[dexrl]   evaluate: python scripts/evaluate.py checkpoint={d}",
+        f"[dexrl]   watch:    python scripts/view.py checkpoint={d}",
+        f"[dexrl]   export:   python scripts/export.py checkpoint={d}",
+    ])  # fmt: skip
+
+
+__all__ = [
+    "ConfigError", "Composed", "Configs", "RunSpec", "check_dims", "checkpoint_dir", "compose",
+    "exit_on_error", "load_run", "next_steps", "restore_configs", "run_config_record",
+    "typed_configs",
+]  # fmt: skip
