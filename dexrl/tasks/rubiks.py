@@ -285,6 +285,14 @@ class RubiksCube:
                 edited = True
         return edited
 
+    def set_hinge_angle(self, m: mujoco.MjModel, d: mujoco.MjData, angle: float) -> None:
+        """Kinematically put the top layer at `angle` (rad, at rest) and aim the detent at the
+        slot nearest to it, as `update` would have: otherwise the spring still pulls toward the
+        old slot and a layer set to 130° swings back through 0° (committing the opposite turn)."""
+        d.qpos[self.ids.hinge_qpos] = angle
+        d.qvel[self.ids.hinge_dof] = 0.0
+        m.qpos_spring[self.ids.hinge_qpos] = round(angle / QUARTER) * QUARTER
+
     def set_solver_orientation(self, m: mujoco.MjModel, d: mujoco.MjData, quat: np.ndarray) -> None:
         """Kinematically put the solver frame at world orientation `quat` (flips in tests/rig)."""
         a, v = self.ids.cube_qpos, self.ids.cube_dof
@@ -666,10 +674,8 @@ class FaceTurnTask(CubeRotateTask):
     def turn_face(self, i: int, angle: float) -> None:
         """Kinematically turn env i's top layer by `angle` (rad, about the hinge) and aim the
         detent at the slot it lands in; the next step commits a completed quarter turn."""
-        m, d, hq = self.sim.models[i], self.sim.datas[i], self.cube_ids.hinge_qpos
-        d.qpos[hq] += angle
-        d.qvel[self.cube_ids.hinge_dof] = 0.0
-        m.qpos_spring[hq] = round(float(d.qpos[hq]) / QUARTER) * QUARTER
+        m, d = self.sim.models[i], self.sim.datas[i]
+        self.cubes[i].set_hinge_angle(m, d, float(d.qpos[self.cube_ids.hinge_qpos]) + angle)
         self.sim.forward(i)
         self.refresh(i)
 
@@ -871,6 +877,14 @@ class RubiksRig:
             ):
                 return True
         return False
+
+    def set_hinge_angle(self, angle: float) -> None:
+        """Kinematically set the top layer to `angle` (rad) with the detent aimed at the nearest
+        slot and the actuator released, so the next steps show what the detent does from there."""
+        self.release()
+        self.data.ctrl[self.actuator] = angle
+        self.cube.set_hinge_angle(self.model, self.data, angle)
+        mujoco.mj_forward(self.model, self.data)
 
     def push_and_release(self, angle: float, hold_steps: int = 10, settle_steps: int = 15) -> float:
         """Push the layer toward `angle` (rad), release it; returns the largest angle reached."""
