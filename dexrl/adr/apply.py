@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ import numpy as np
 
 from dexrl.adr.params import ParamSpec, get_spec
 from dexrl.sim.model import compile_model, set_cube_half_size
+from dexrl.tasks.base import ObsPart
 
 CUBE_EDGE_QUANTUM = 1e-4
 """Cube edges are rounded to 0.1 mm before compiling, so a worker compiles each size once and
@@ -47,30 +48,6 @@ OBS_NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "object_quat": (0.05, 0.05),
     "exact": (0.0, 0.0),  # goals, joint angles, the previous action: no sensor noise modelled
 }
-
-# The policy observation of each task, in order: (quantity, size). Checked against the task's
-# obs_dim at attach. Quantities derived from a noisy one get its level (independent draws: an
-# additive per-element noise cannot propagate through the derivation).
-OBS_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
-    "cube_rotate": (
-        ("fingertip_pos", 15),
-        ("object_pos", 3),
-        ("object_quat", 4),  # cube orientation
-        ("exact", 4),  # goal orientation
-        ("object_quat", 4),  # goal relative to the (sensed) cube orientation
-        ("exact", 24 + 20),  # joint angles, previous action
-    ),
-    "reach": (
-        ("fingertip_pos", 15),
-        ("exact", 15),  # targets
-        ("fingertip_pos", 15),  # target − fingertip
-        ("exact", 24 + 20),
-    ),
-}
-OBS_LAYOUTS["cube_rotate_z"] = OBS_LAYOUTS["cube_rotate"]
-# Rubik's tasks: the block's layout plus face angle, angle to go and the subgoal type (one-hot).
-OBS_LAYOUTS["face_turn"] = OBS_LAYOUTS["cube_solve"] = (*OBS_LAYOUTS["cube_rotate"], ("exact", 4))
-
 
 @dataclass(frozen=True)
 class ModelIndex:
@@ -204,26 +181,23 @@ class ApplyContext:
     def obs_levels(self) -> tuple[np.ndarray, np.ndarray]:
         """(correlated, uncorrelated) noise std per policy-observation element at λ = 1."""
         if self._obs_levels is None:
-            self._obs_levels = obs_noise_levels(self.task.cfg.task, self.task.obs_dim)
+            self._obs_levels = obs_noise_levels(self.task.policy_obs_parts())
         return self._obs_levels
 
 
-def obs_noise_levels(task_name: str, obs_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """[D]'s per-element (correlated, uncorrelated) noise std of `task_name`'s observation."""
-    layout = OBS_LAYOUTS.get(task_name)
-    if layout is None:
+def obs_noise_levels(parts: Sequence[ObsPart]) -> tuple[np.ndarray, np.ndarray]:
+    """[D]'s per-element (correlated, uncorrelated) noise std of a policy observation, from the
+    task's named parts (`HandTask.policy_obs_parts`): each part's `noise` class sets its level.
+    Quantities derived from a noisy one (goal minus fingertip) get its level (independent draws:
+    an additive per-element noise cannot propagate through the derivation)."""
+    unknown = sorted({p.noise for p in parts} - set(OBS_NOISE_LEVELS))
+    if unknown:
         raise ValueError(
-            f"observation noise: no observation layout for task {task_name!r} in "
-            f"dexrl.adr.apply.OBS_LAYOUTS (known: {', '.join(OBS_LAYOUTS)}); add it there or "
-            "disable obs_noise_correlated / obs_noise_uncorrelated"
+            f"observation noise: unknown noise class(es) {unknown} in the task's observation "
+            f"parts; known: {sorted(OBS_NOISE_LEVELS)}"
         )
-    if sum(n for _, n in layout) != obs_dim:
-        raise ValueError(
-            f"observation noise: OBS_LAYOUTS[{task_name!r}] covers {sum(n for _, n in layout)} "
-            f"elements but the task's observation has {obs_dim}; update the layout"
-        )
-    corr = np.concatenate([np.full(n, OBS_NOISE_LEVELS[q][0]) for q, n in layout])
-    uncorr = np.concatenate([np.full(n, OBS_NOISE_LEVELS[q][1]) for q, n in layout])
+    corr = np.concatenate([np.full(p.size, OBS_NOISE_LEVELS[p.noise][0]) for p in parts])
+    uncorr = np.concatenate([np.full(p.size, OBS_NOISE_LEVELS[p.noise][1]) for p in parts])
     return corr, uncorr
 
 
@@ -486,7 +460,7 @@ def unsupported_reason(name: str, task: Any) -> str | None:
         )
     if name.startswith("obs_noise_"):
         try:
-            obs_noise_levels(task.cfg.task, task.obs_dim)
+            obs_noise_levels(task.policy_obs_parts())
         except ValueError as err:
             return str(err)
     return None

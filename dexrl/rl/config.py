@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal, TypeVar
 
 LR_SCHEDULES = ("constant", "linear", "adaptive")
@@ -22,8 +22,9 @@ ACTIVATIONS = ("elu", "relu", "tanh")
 class PPOConfig:
     """Hyper-parameters of the PPO update (clipped surrogate, GAE, Adam)."""
 
-    gamma: float = 0.998
-    """Discount factor [D]/[R] (FACTS.md): horizon ~500 steps = 40 s at 12.5 Hz."""
+    gamma: float | None = 0.998
+    """Discount factor [D]/[R] (FACTS.md): horizon ~500 steps = 40 s at 12.5 Hz. None (the
+    config file's default) = the task's own `env.gamma` (`resolve_gamma`)."""
     gae_lambda: float = 0.95
     """GAE lambda [D]/[R] (FACTS.md): bias/variance trade-off of the advantage estimate."""
     clip: float = 0.2
@@ -73,7 +74,8 @@ class PPOConfig:
 
     def validate(self) -> PPOConfig:
         """Raise ValueError naming the first bad key and what is allowed; return self."""
-        _in_range("gamma", self.gamma, 0.0, 1.0)
+        if self.gamma is not None:
+            _in_range("gamma", self.gamma, 0.0, 1.0)
         _in_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
         _positive("clip", self.clip)
         _positive("lr", self.lr)
@@ -97,6 +99,11 @@ class PPOConfig:
         _positive("obs_clip", self.obs_clip)
         _positive_int("bptt_len", self.bptt_len)
         return self
+
+
+def resolve_gamma(ppo: PPOConfig, task_gamma: float) -> PPOConfig:
+    """`ppo` with its discount set: its own when given, else the task's (`env.gamma`)."""
+    return ppo if ppo.gamma is not None else replace(ppo, gamma=task_gamma)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,10 @@ class PPOLearner:
     ) -> None:
         self.dims = {"obs_dim": obs_dim, "critic_obs_dim": critic_obs_dim, "action_dim": action_dim}
         self.ppo, self.model = ppo.validate(), model.validate()
+        if ppo.gamma is None:
+            raise ValueError("PPOConfig.gamma is None: set it, or resolve the task's with "
+                             "dexrl.rl.config.resolve_gamma(ppo, env.gamma)")
+        self.gamma: float = ppo.gamma
         self.device = resolve_device(device)
         # Initialize the weights from `seed` without disturbing the caller's global torch RNG.
         with torch.random.fork_rng(devices=[]):
@@ -128,7 +132,7 @@ class PPOLearner:
         values, bootstrap_values, last_values = self._critic_values(batch)
         advantages, returns = compute_gae(
             batch.rewards, values, batch.terminated, batch.truncated,
-            bootstrap_values, last_values, self.ppo.gamma, self.ppo.gae_lambda,
+            bootstrap_values, last_values, self.gamma, self.ppo.gae_lambda,
         )  # fmt: skip
         targets, old_values = self._value_targets(returns, values)
         sequences, hidden0 = self._make_sequences(batch, advantages, targets, old_values)

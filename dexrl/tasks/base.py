@@ -6,8 +6,12 @@ modules: init → reset → step → observations → reward terms.
 
 Conventions (DESIGN.md, FACTS.md):
 - actions in [-1, 1] are *relative* joint-target steps, smoothed by an exponential moving average
-  (0.3 per step [D]) and scaled by `action_scale` × each actuator's half range;
-- reward = distance_reward_scale · (d_t − d_{t+1}) + success_bonus per success + drop_penalty;
+  (0.3 per step [D]) and scaled by `action_scale` × each actuator's half range (or, with
+  `action_mode: absolute`, targets over the actuator range followed through the EMA); the
+  targets and the EMA state are part of the policy observation (`policy_obs_parts`);
+- a new goal is never already met where it is drawn (no free successes);
+- reward = distance_reward_scale · (d_t − d_{t+1}) + the task's own terms + success_bonus per
+  success + drop_penalty;
 - `terminated` = a real end (drop, diverged physics); `truncated` = time limit, success-free
   timeout or the success cap — the learner bootstraps on truncation, not on termination.
 - env i of a batch seeded with `seed` draws from `default_rng(seed + i)`, so it matches a single
@@ -31,6 +35,27 @@ from dexrl.sim.model import HandModelIds, compile_model, load_spec
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 # MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
 _BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)
+
+
+@dataclass(frozen=True)
+class ObsPart:
+    """One named part of the policy observation (DESIGN.md decision 11).
+
+    ADR's observation noise reads `noise`; the export manifest reads every field, so a real
+    hand's controller can build the same vector.
+    """
+
+    name: str
+    size: int
+    units: str
+    frame: str
+    noise: str = "exact"
+    """Sensor-noise class ([D] levels in dexrl.adr.apply.OBS_NOISE_LEVELS): fingertip_pos,
+    object_pos, object_quat, or exact (no sensor noise modelled: goals, joint state, actions)."""
+    description: str = ""
+
+
+ACTION_MODES = ("relative", "absolute")
 
 
 @dataclass
@@ -178,13 +203,24 @@ class HandTask:
         return a
 
     def apply_actions(self, actions: np.ndarray) -> None:
-        """Relative joint targets, EMA-smoothed, then physics for one control step."""
+        """Actions -> EMA-smoothed joint targets, then physics for one control step.
+
+        relative ([D]): the EMA of the actions, × action_scale × half range, is added to the
+        targets each step. absolute (GPU peers): the action maps the actuator range to [-1, 1]
+        and the targets follow it through the EMA. Either way the state the next step depends
+        on (targets, and the smoothed action under relative control) is observed (`_control_state`).
+        """
         a = np.clip(actions, -1.0, 1.0)
         ema = self.cfg.action_ema
-        self.smoothed_action = ema * self._executed_actions(a) + (1.0 - ema) * self.smoothed_action
+        executed = self._executed_actions(a)
         half_range = 0.5 * (self.ctrl_high - self.ctrl_low)
-        step = self.smoothed_action * self.cfg.action_scale * half_range
-        self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
+        if self.cfg.action_mode == "absolute":
+            command = 0.5 * (self.ctrl_high + self.ctrl_low) + executed * half_range
+            self.targets = ema * command + (1.0 - ema) * self.targets
+        else:
+            self.smoothed_action = ema * executed + (1.0 - ema) * self.smoothed_action
+            step = self.smoothed_action * self.cfg.action_scale * half_range
+            self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
         self.last_action = a
         for hook in self.pre_physics_hooks:
             hook()
@@ -224,6 +260,7 @@ class HandTask:
         new_distance = self._task_distance()
         reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
         reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
+        reward += self._task_reward()
         # A dropped object ends the episode even where it happens to match the goal: no success.
         dropped = self._task_dropped() & healthy
         success = self._task_success(new_distance) & healthy & ~dropped
@@ -300,6 +337,45 @@ class HandTask:
         """[K, Dc] privileged: clean policy obs, full qpos/qvel, touch forces, task extras."""
         return self._critic(self._policy_obs_clean())
 
+    def policy_obs_parts(self) -> tuple[ObsPart, ...]:
+        """The named parts of the policy observation, in order (sizes sum to obs_dim)."""
+        return tuple(part for part, _ in self._policy_terms())
+
+    def _policy_obs_clean(self) -> np.ndarray:
+        terms = self._policy_terms()
+        for part, value in terms:
+            if value.shape != (self.num_envs, part.size):
+                raise ValueError(
+                    f"observation part {part.name!r} declares size {part.size} but gives "
+                    f"{value.shape[1:]} per env"
+                )
+        return np.concatenate([value for _, value in terms], axis=1)
+
+    def _policy_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
+        """The task's parts followed by the hand's proprioception and control state."""
+        return [*self._task_obs_terms(), *self._proprioception_terms()]
+
+    def _proprioception_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
+        """What the hand's own controller knows: joint angles, the targets it is tracking, the
+        smoothed action (relative control) and the last action. Without the targets and the
+        EMA state the task is partially observable: the same observation can precede different
+        motions (DESIGN.md decision 12)."""
+        A, J = self.action_dim, len(self.ids.hand_qpos_adr)
+        terms = [
+            (ObsPart("joint_pos", J, "rad", "joint space (robot joint order)"), self.hand_qpos()),
+            (ObsPart("joint_targets", A, "actuator ctrl units (rad; coupled J1+J2: sum of both)",
+                     "actuator space (actuator order)",
+                     description="position targets the actuators are tracking"), self.targets),
+        ]  # fmt: skip
+        if self.cfg.action_mode == "relative":
+            terms.append((ObsPart("smoothed_action", A, "action units [-1, 1]", "actuator space",
+                                  description=f"EMA ({self.cfg.action_ema}) of executed actions"),
+                          self.smoothed_action))  # fmt: skip
+        terms.append(
+            (ObsPart("last_action", A, "action units [-1, 1]", "actuator space"), self.last_action)
+        )
+        return terms
+
     def _noisy(self, clean: np.ndarray) -> np.ndarray:
         out = clean + self.obs_noise_corr
         noisy = np.flatnonzero(self.obs_noise_uncorr_std.any(axis=1))
@@ -331,11 +407,16 @@ class HandTask:
         """[K] bool: goal reached (default: distance below the tolerance)."""
         return distance < self.cfg.success_tolerance
 
+    def _task_reward(self) -> np.ndarray:
+        """[K] the task's own dense reward terms, after the step (default none)."""
+        return np.zeros(self.num_envs)
+
     def _task_dropped(self) -> np.ndarray:
         """[K] bool: the object fell."""
         return np.zeros(self.num_envs, dtype=bool)
 
-    def _policy_obs_clean(self) -> np.ndarray:
+    def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
+        """[(part, value [K, size])] of the task's policy observation (goal, object, ...)."""
         raise NotImplementedError
 
     def _task_privileged(self) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dexrl.tasks.base import HandTask
+from dexrl.tasks.base import HandTask, ObsPart
 from dexrl.tasks.rotations import (
     ALIGNED_QUATS,
     quat_conj,
@@ -19,6 +19,9 @@ from dexrl.tasks.rotations import (
     rotation_distance,
     yaw_quat,
 )
+
+
+_MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
 
 def canonical(q: np.ndarray) -> np.ndarray:
@@ -58,10 +61,18 @@ class CubeRotateTask(HandTask):
         self._new_goal(i, rng)
 
     def _new_goal(self, i: int, rng: np.random.Generator) -> None:
-        if self.cfg.goal == "z":
-            goal = quat_mul(yaw_quat(rng.uniform(-np.pi, np.pi)), self.up_quat[i])
-        else:
-            goal = random_quat(rng)
+        """A goal orientation, redrawn while the cube already meets it: a uniform yaw is within
+        the 0.4 rad tolerance with probability 0.8 / 2π ≈ 0.13 (FACTS.md), and such free
+        successes would inflate consecutive successes and the random policy's return."""
+        a = self.ids.cube_qpos_adr
+        now = self.sim.datas[i].qpos[a + 3 : a + 7]
+        for _ in range(_MAX_GOAL_DRAWS):
+            if self.cfg.goal == "z":
+                goal = quat_mul(yaw_quat(rng.uniform(-np.pi, np.pi)), self.up_quat[i])
+            else:
+                goal = random_quat(rng)
+            if rotation_distance(now[None], goal[None])[0] >= self.cfg.success_tolerance:
+                break
         self.goal_quat[i] = goal
         if self.ids.goal_mocap >= 0:
             self.sim.datas[i].mocap_quat[self.ids.goal_mocap] = goal
@@ -85,22 +96,21 @@ class CubeRotateTask(HandTask):
         return self.cube_pos()[:, 2] < -self.cfg.drop_below_palm
 
     # ----------------------------------------------------------------- observations
-    def _policy_obs_clean(self) -> np.ndarray:
+    def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         cube_q = canonical(self.cube_quat())
         goal_q = canonical(self.goal_quat)
         relative = canonical(quat_mul(goal_q, quat_conj(cube_q)))
-        return np.concatenate(
-            [
-                self.fingertips().reshape(self.num_envs, -1),  # 15
-                self.cube_pos(),  # 3
-                cube_q,  # 4
-                goal_q,  # 4
-                relative,  # 4
-                self.hand_qpos(),  # 24
-                self.last_action,  # 20
-            ],
-            axis=1,
-        )
+        palm = "world axes, origin at the palm centre"
+        quat = "quaternion (w, x, y, z), w >= 0"
+        return [
+            (ObsPart("fingertip_pos", 15, "m", palm, "fingertip_pos",
+                     "5 fingertips (robot order) x (x, y, z)"),
+             self.fingertips().reshape(self.num_envs, -1)),
+            (ObsPart("cube_pos", 3, "m", palm, "object_pos"), self.cube_pos()),
+            (ObsPart("cube_quat", 4, quat, "world", "object_quat"), cube_q),
+            (ObsPart("goal_quat", 4, quat, "world", "exact"), goal_q),
+            (ObsPart("goal_relative_quat", 4, quat, "world (goal * cube^-1)", "object_quat"), relative),
+        ]  # fmt: skip
 
     def _task_privileged(self) -> np.ndarray:
         v = self.ids.cube_dof_adr

@@ -11,7 +11,10 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from dexrl.tasks.base import HandTask
+from dexrl.tasks.base import HandTask, ObsPart
+
+
+_MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
 
 class ReachTask(HandTask):
@@ -37,21 +40,37 @@ class ReachTask(HandTask):
         self._new_goal(i, rng)
 
     def _new_goal(self, i: int, rng: np.random.Generator) -> None:
+        """Targets of a random reachable pose, redrawn while the hand already meets them (no
+        free successes)."""
         m, d = self.sim.models[i], self.sim.datas[i]
-        adr = self.ids.hand_qpos_adr
+        mujoco.mj_kinematics(m, d)
+        now = self._tips_of(d)
+        for _ in range(_MAX_GOAL_DRAWS):
+            goal = self._draw_goal_tips(i, rng)
+            if not (np.linalg.norm(goal - now, axis=-1) < self.cfg.success_tolerance).all():
+                break
+        self.goal_tips[i] = goal
+        palm = d.site_xpos[self.ids.palm_site]
+        for k, mocap in enumerate(self.ids.target_mocap):
+            d.mocap_pos[mocap] = palm + goal[k]
+
+    def _tips_of(self, d: mujoco.MjData) -> np.ndarray:
+        return d.site_xpos[self.ids.fingertip_site] - d.site_xpos[self.ids.palm_site]
+
+    def _draw_goal_tips(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        """[5, 3] fingertips (palm frame) of a pose within reach_target_range of the ranges."""
+        m, d = self.sim.models[i], self.sim.datas[i]
         saved = d.qpos.copy()
         frac = self.cfg.reach_target_range
         q = self._ready_qpos + frac * (rng.uniform(self._lo, self._hi) - self._ready_qpos)
         for j1, j2 in self._coupled:
             q[j1] = q[j2]
-        d.qpos[adr] = q
+        d.qpos[self.ids.hand_qpos_adr] = q
         mujoco.mj_kinematics(m, d)
-        palm = d.site_xpos[self.ids.palm_site]
-        self.goal_tips[i] = d.site_xpos[self.ids.fingertip_site] - palm
-        for k, mocap in enumerate(self.ids.target_mocap):
-            d.mocap_pos[mocap] = d.site_xpos[self.ids.fingertip_site[k]]
+        tips = self._tips_of(d).copy()
         d.qpos[:] = saved
         mujoco.mj_kinematics(m, d)
+        return tips
 
     def tip_errors(self) -> np.ndarray:
         """[K, 5] distance of each fingertip to its target (m)."""
@@ -60,18 +79,27 @@ class ReachTask(HandTask):
     def _task_distance(self) -> np.ndarray:
         return self.tip_errors().mean(axis=1)
 
+    def _task_reward(self) -> np.ndarray:
+        """Per-fingertip kernel, mean over tips of exp(-error / tip_reward_scale), every step.
+        The distance term pays for the *mean* distance while success needs *every* tip within
+        1 cm; the kernel's slope is steepest near zero, so each tip's last centimetre pays."""
+        if self.cfg.tip_reward_weight == 0.0:
+            return np.zeros(self.num_envs)
+        kernel = np.exp(-self.tip_errors() / self.cfg.tip_reward_scale).mean(axis=1)
+        return self.cfg.tip_reward_weight * kernel
+
     def _task_success(self, distance: np.ndarray) -> np.ndarray:
         return np.asarray((self.tip_errors() < self.cfg.success_tolerance).all(axis=1))
 
-    def _policy_obs_clean(self) -> np.ndarray:
+    def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         tips = self.fingertips()
-        return np.concatenate(
-            [
-                tips.reshape(self.num_envs, -1),  # 15
-                self.goal_tips.reshape(self.num_envs, -1),  # 15
-                (self.goal_tips - tips).reshape(self.num_envs, -1),  # 15
-                self.hand_qpos(),  # 24
-                self.last_action,  # 20
-            ],
-            axis=1,
-        )
+        frame = "world axes, origin at the palm centre"
+        K = self.num_envs
+        return [
+            (ObsPart("fingertip_pos", 15, "m", frame, "fingertip_pos",
+                     "5 fingertips (robot order) x (x, y, z)"), tips.reshape(K, -1)),
+            (ObsPart("target_pos", 15, "m", frame, "exact", "each fingertip's target"),
+             self.goal_tips.reshape(K, -1)),
+            (ObsPart("target_minus_fingertip", 15, "m", frame, "fingertip_pos"),
+             (self.goal_tips - tips).reshape(K, -1)),
+        ]  # fmt: skip

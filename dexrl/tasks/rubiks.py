@@ -52,7 +52,7 @@ from dexrl.solver import (
     solve,
 )
 from dexrl.solver.geometry import FACELET_POSITIONS, POSITION_INDEX, Vec
-from dexrl.tasks.base import StepResult
+from dexrl.tasks.base import ObsPart, StepResult
 from dexrl.tasks.cube_rotate import CubeRotateTask
 from dexrl.tasks.rotations import quat_conj, quat_mul, rotation_distance
 
@@ -642,7 +642,7 @@ class FaceTurnTask(CubeRotateTask):
         )
 
     # ----------------------------------------------------------------- observations
-    def _policy_obs_clean(self) -> np.ndarray:
+    def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         q, align = self._face_progress()
         detent = np.round(q / QUARTER) * QUARTER
         rotate = self.goal_type == ROTATE
@@ -655,7 +655,9 @@ class FaceTurnTask(CubeRotateTask):
         extra = np.stack(
             [q, remaining, rotate.astype(np.float64), (~rotate).astype(np.float64)], axis=1
         )
-        return np.concatenate([super()._policy_obs_clean(), extra], axis=1)
+        part = ObsPart("face", 4, "rad, rad, one-hot (2)", "top-face hinge",
+                       description="top-face angle, angle still to turn, subgoal is rotate / flip")
+        return [*super()._task_obs_terms(), (part, extra)]
 
     def _task_privileged(self) -> np.ndarray:
         q, align = self._face_progress()

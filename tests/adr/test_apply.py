@@ -375,10 +375,12 @@ def _obs_noise(task: Any) -> np.ndarray:
 
 
 def _levels(kind: int) -> np.ndarray:
-    """Per-element level of cube_rotate's observation (dexrl.adr.apply.OBS_LAYOUTS) at λ = 1."""
+    """Per-element level of cube_rotate's observation at λ = 1, from its layout written out here:
+    fingertips 15, cube position 3, cube quaternion 4, goal 4, relative goal 4, then the hand's
+    proprioception (joint angles 24, targets 20, smoothed action 20, last action 20), exact."""
     lv = {q: v[kind] for q, v in OBS_NOISE_LEVELS.items()}
     parts = [(lv["fingertip_pos"], 15), (lv["object_pos"], 3), (lv["object_quat"], 4),
-             (0.0, 4), (lv["object_quat"], 4), (0.0, 44)]  # fmt: skip
+             (0.0, 4), (lv["object_quat"], 4), (0.0, 24 + 3 * 20)]  # fmt: skip
     return np.concatenate([np.full(n, level) for level, n in parts])
 
 

@@ -3,6 +3,8 @@ keeps diverged physics out of ADR's performance, and fails early on what it cann
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import numpy as np
@@ -16,7 +18,7 @@ from dexrl.adr import (
     ParamConfig,
     load_adr_config,
 )
-from dexrl.adr.apply import APPLIERS, OBS_LAYOUTS
+from dexrl.adr.apply import APPLIERS
 from dexrl.adr.randomizer import EpisodeRandomizer
 from dexrl.tasks.registry import make_task
 
@@ -134,10 +136,12 @@ def test_attach_rejects_cube_parameters_on_a_task_without_a_cube() -> None:
     EpisodeRandomizer(ADRConfig(mode="auto", params=cube_free)).attach(task)  # the rest applies
 
 
-def test_attach_rejects_obs_noise_without_an_observation_layout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delitem(OBS_LAYOUTS, "cube_rotate")
+def test_attach_rejects_obs_noise_with_an_unknown_noise_class(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     task = make_task("cube_rotate", num_envs=1)
-    with pytest.raises(ValueError, match="no observation layout for task 'cube_rotate'"):
+    parts = task.policy_obs_parts()
+    bad = (dataclasses.replace(parts[0], noise="lidar"), *parts[1:])
+    monkeypatch.setattr(task, "policy_obs_parts", lambda: bad)
+    with pytest.raises(ValueError, match=r"unknown noise class\(es\) \['lidar'\]"):
         EpisodeRandomizer(load_adr_config("manual")).attach(task)
 
 

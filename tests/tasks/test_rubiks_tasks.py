@@ -35,7 +35,7 @@ from dexrl.tasks.rubiks import (
     rubiks_settings,
 )
 
-BLOCK_OBS_DIM = 74  # cube_rotate's policy observation
+BLOCK_OBS_DIM = 114  # cube_rotate's policy observation: 30 of the task + 84 of the hand (joints, targets, EMA, action)
 
 
 def solve_task(settings: RubiksSettings, seed: int = 0) -> CubeSolveTask:
@@ -79,8 +79,10 @@ def test_observation_layout() -> None:
     hinge = task.cube_ids.hinge_qpos
     task.turn_face(1, 0.3)
     obs, _ = task.observations()
-    np.testing.assert_allclose(obs[1, -4], task.qpos[1, hinge], atol=1e-6)  # face angle
-    assert set(obs[:, -2:].sum(axis=1)) == {1.0}  # one-hot subgoal type
+    names = [p.name for p in task.policy_obs_parts()]
+    face = sum(p.size for p in task.policy_obs_parts()[: names.index("face")])
+    np.testing.assert_allclose(obs[1, face], task.qpos[1, hinge], atol=1e-6)  # face angle
+    assert set(obs[:, face + 2 : face + 4].sum(axis=1)) == {1.0}  # one-hot subgoal type
     # The observed cube orientation is the solver frame's: it equals the goal after a flip.
     for i in range(2):
         if task.goal_type[i] == FLIP:
