@@ -20,7 +20,6 @@ from dexrl.tasks.rotations import (
     yaw_quat,
 )
 
-
 _MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
 

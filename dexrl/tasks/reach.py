@@ -13,7 +13,6 @@ import numpy as np
 
 from dexrl.tasks.base import HandTask, ObsPart
 
-
 _MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
 

@@ -4,7 +4,6 @@ keeps diverged physics out of ADR's performance, and fails early on what it cann
 from __future__ import annotations
 
 import dataclasses
-
 import math
 
 import numpy as np
