@@ -9,6 +9,7 @@ success must come out of the task's own step(): commit, re-bind, success test, n
 from __future__ import annotations
 
 import gymnasium
+import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -26,6 +27,7 @@ from dexrl.solver import (
 from dexrl.tasks.registry import make_task, register_gymnasium_envs
 from dexrl.tasks.rotations import rotation_distance
 from dexrl.tasks.rubiks import (
+    FACE_RGBA,
     FAIR_SCRAMBLE,
     FLIP,
     ROTATE,
@@ -56,6 +58,19 @@ def oracle_step(task: FaceTurnTask) -> dict:
         "truncated": r.truncated[0],
         **{k: v[0] for k, v in r.info.items()},
     }
+
+
+def up_sticker_face(task: FaceTurnTask, i: int = 0) -> str:
+    """Face letter whose colour the sticker on top of env i's cube shows (read from the model:
+    the centre sticker nearest the world-up point of the cube; centres never move)."""
+    m, d = task.sim.models[i], task.sim.datas[i]
+    mujoco.mj_forward(m, d)
+    top = d.xpos[m.body("cube").id] + [0.0, 0.0, m.geom("cube_geom").size[0]]
+    stickers = [g for g in range(m.ngeom) if m.geom(g).name.startswith("sticker_")]
+    g = min(stickers, key=lambda g: float(np.linalg.norm(d.geom_xpos[g] - top)))
+    assert np.linalg.norm(d.geom_xpos[g] - top) < 0.002, "no sticker on top: not face-up"
+    rgba = np.asarray(FACE_RGBA, dtype=np.float32)
+    return "URFDLB"[int(np.argmin(np.abs(rgba - m.geom_rgba[g]).sum(axis=1)))]
 
 
 # ----------------------------------------------------------------- API
@@ -133,6 +148,7 @@ def test_face_turn_successes_and_reward() -> None:
     task.reset_env(0)
     for k in range(12):
         before, kind, target = task.cubes[0].state, task.goal_type[0], task.face_target[0]
+        goal_face = task.subgoals[0].face
         face = task.cubes[0].up_face
         info = oracle_step(task)
         assert info["is_success"], f"goal {k} ({kind}) not met"
@@ -141,8 +157,9 @@ def test_face_turn_successes_and_reward() -> None:
         assert info["reward"] > 5.0
         if kind == ROTATE:  # +pi/2 about the hinge = counter-clockwise = X'
             assert task.cubes[0].state == before.apply(Move(face, 3 if target > 0 else 1))
-        else:
+        else:  # the flip's face is up now: the sticker on top has its centre colour
             assert task.cubes[0].state == before and info["rebinds"] >= 1
+            assert up_sticker_face(task) == goal_face, f"flip {k} to {goal_face}"
 
 
 def test_half_turn_is_not_a_success() -> None:
