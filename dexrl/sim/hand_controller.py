@@ -1,0 +1,78 @@
+"""SimHand: the `dexrl.deploy.HandController` protocol over a MuJoCo task (one env).
+
+A deployed control loop talks to SimHand exactly as it would to a real hand's driver: it reads
+joint positions, fingertip and palm positions and the object's pose, and sends actuator targets.
+Each `send_targets` runs one control period of physics (`substeps` x timestep). The task's goal,
+success and drop rules still run here (the simulator is the referee), so an episode through the
+deploy loop can be compared with the same episode stepped by the task.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from dexrl.config import EnvConfig
+from dexrl.deploy.controller import SensorReading
+from dexrl.tasks.registry import make_task
+
+
+class SimHand:
+    """One simulated hand + object; `goal()` is the task's current goal in deploy's terms."""
+
+    def __init__(self, env: EnvConfig, seed: int = 0) -> None:
+        self.task = make_task(env, num_envs=1, seed=seed, autoreset=False)
+        self.timestamp = time.monotonic()
+        self.successes = 0
+        self.dropped = False
+        self.steps = 0
+
+    def reset(self) -> None:
+        """A new episode (ready pose, new object pose and goal), as the task's reset does."""
+        self.task.reset_env(0)
+        self.successes, self.dropped, self.steps = 0, False, 0
+        self.timestamp = time.monotonic()
+
+    # ------------------------------------------------------------------ HandController
+    def read(self) -> SensorReading:
+        t = self.task
+        cube = t.ids.cube_qpos_adr
+        return SensorReading(
+            timestamp=self.timestamp,
+            joint_pos=t.hand_qpos()[0].copy(),
+            palm_pos=t.site_pos[0, 0].copy(),
+            fingertip_pos=t.site_pos[0, 1:].copy(),
+            object_pos=t.qpos[0, cube : cube + 3].copy() if cube >= 0 else None,
+            object_quat=t.qpos[0, cube + 3 : cube + 7].copy() if cube >= 0 else None,
+        )
+
+    def send_targets(self, targets: np.ndarray) -> None:
+        """Track `targets` for one control period, then referee (success -> next goal, drop)."""
+        t = self.task
+        t.targets[0] = targets
+        t.sim.step(t.targets)
+        t.refresh()
+        self.steps += 1
+        self.timestamp = time.monotonic()
+        self._referee()
+
+    # ------------------------------------------------------------------ the simulator's side
+    def _referee(self) -> None:
+        """The task's success and drop rules (HandTask.step without reward bookkeeping)."""
+        t = self.task
+        healthy = t.healthy()
+        dropped = t._task_dropped() & healthy
+        success = t._task_success(t._task_distance()) & healthy & ~dropped
+        self.dropped = self.dropped or bool(dropped[0])
+        if success[0]:
+            self.successes += 1
+            t._task_on_success(0, t.rngs[0])
+
+    def goal(self) -> dict[str, Any]:
+        """The goal in the manifest's terms: goal_quat for cube tasks, target_pos for reach."""
+        t = self.task
+        if hasattr(t, "goal_quat"):
+            return {"goal_quat": t.goal_quat[0].copy()}
+        return {"target_pos": t.goal_tips[0].reshape(-1).copy()}

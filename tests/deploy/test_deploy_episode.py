@@ -1,0 +1,72 @@
+"""The exported policy, run through dexrl.deploy on SimHand, reproduces the torch policy's episode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dexrl.deploy import ControlLoop, Policy
+from dexrl.export.bundle import export_policy
+from dexrl.sim.hand_controller import SimHand
+from dexrl.tasks.registry import make_task
+from export.exported import env_config, make_learner
+
+STEPS = 60
+
+
+def _env() -> Any:
+    # Goals are drawn at least the tolerance away, so with a 3.1 rad tolerance a small turn the
+    # right way is a success: a random-weight policy scores several (each draws a new goal)
+    # within a short episode. A long timeout so the episode runs all STEPS.
+    return env_config("cube_rotate_z", success_tolerance=3.1, timeout_steps=1000)
+
+
+def _torch_episode(actor: Any, env: Any, seed: int) -> dict[str, Any]:
+    """The reference: HandTask.step with the torch policy's deterministic action."""
+    task = make_task(env, num_envs=1, seed=seed, autoreset=False)
+    obs, _ = task.reset()
+    hidden = None
+    actions, observations, successes = [], [], 0
+    for t in range(STEPS):
+        observations.append(obs[0].copy())
+        a, _, hidden = actor.act(obs, hidden, deterministic=True, episode_starts=np.array([t == 0]))
+        a = np.clip(a, -1.0, 1.0)
+        actions.append(a[0])
+        r = task.step(a)
+        successes += int(r.info["is_success"][0])
+        assert not (r.terminated[0] or r.truncated[0]), "the reference episode ended early"
+        obs = r.obs
+    return {"actions": np.array(actions), "obs": np.array(observations), "successes": successes}
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lstm"])
+def test_deploy_on_simhand_reproduces_torch_episode(tmp_path: Path, kind: str) -> None:
+    env, seed = _env(), 3
+    actor = make_learner(env, kind, seed=1).actor.eval()
+    export_policy(actor, make_task(env, num_envs=1, seed=0, autoreset=False), tmp_path)
+    ref = _torch_episode(actor, env, seed)
+
+    hand = SimHand(env, seed=seed)
+    hand.reset()
+    loop = ControlLoop(Policy.load(tmp_path), hand, goal=hand.goal, realtime=False)
+    loop.reset()
+    records = []
+    stats = loop.run(STEPS, on_step=records.append)
+
+    assert stats.held == 0 and stats.sent == STEPS and stats.clamped_steps == 0
+    obs = np.array([r.obs[0] for r in records])
+    actions = np.array([r.action for r in records])
+    np.testing.assert_allclose(obs, ref["obs"], atol=1e-5, rtol=0)  # the same observation layout
+    np.testing.assert_allclose(actions, ref["actions"], atol=1e-5, rtol=0)
+    assert np.abs(ref["actions"]).max() > 0.5, "the policy barely acts: the test would prove little"
+    assert ref["successes"] >= 2, "no successes to compare: widen the tolerance"
+    assert hand.successes == ref["successes"]
+    # The actuator targets the loop sent are the ones the task computed for the same actions.
+    task = make_task(env, num_envs=1, seed=seed, autoreset=False)
+    task.reset()
+    for a in actions[:5]:
+        task.step(a[None].astype(np.float64))
+    np.testing.assert_allclose(records[4].targets, task.targets[0], atol=1e-5)
