@@ -253,6 +253,10 @@ def typed_configs(plain: Mapping[str, Any]) -> Configs:
             plain=dict(plain),
         )
         validate_train_config(configs.train)
+        if name == "ppo":  # algo.gamma null = the task's own discount (env.gamma)
+            from dexrl.rl.config import resolve_gamma
+
+            configs.algo = resolve_gamma(configs.algo, configs.env.gamma)
     except ConfigError:
         raise
     except (ValueError, TypeError, KeyError) as err:
@@ -405,7 +409,16 @@ def restore_configs(composed: Composed, run: RunSpec, nodes: tuple[str, ...] = R
 def check_dims(run: RunSpec, obs_dim: int, action_dim: int, env_name: str) -> None:
     """ConfigError when `run`'s policy does not fit an env's observation/action sizes."""
     dims = run.dims
-    if dims.get("obs_dim") != obs_dim or dims.get("action_dim") != action_dim:
+    if dims.get("obs_dim") == obs_dim and dims.get("action_dim") == action_dim:
+        return
+    if env_name == run.env.name:
+        raise ConfigError(
+            f"the checkpoint's policy takes {dims.get('obs_dim')} observations and gives "
+            f"{dims.get('action_dim')} actions, but env {env_name} of this dexrl version has "
+            f"{obs_dim} and {action_dim}: the checkpoint was made by a dexrl version with another "
+            "observation layout; retrain, or use the version it was trained with"
+        )
+    if True:
         raise ConfigError(
             f"the checkpoint's policy takes {dims.get('obs_dim')} observations and gives "
             f"{dims.get('action_dim')} actions (trained on env {run.env.name}); env {env_name} has "

@@ -1,0 +1,167 @@
+"""Evaluate a checkpoint: metrics.json (calibrated and, with ADR state, at the trained ranges),
+an mp4 of the first episodes, and robustness sweeps (one ADR parameter at a time across its hard
+limits, CSV + PNG). Library code: typed arguments in, files and dicts out (scripts/evaluate.py
+is the command line)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dexrl.adr.config import ADRConfig
+from dexrl.adr.params import PARAM_NAMES, get_spec
+from dexrl.config import EnvConfig
+from dexrl.eval.policy import Policy
+from dexrl.eval.runner import Randomization, run_episodes, summarize
+from dexrl.sim.render import write_mp4
+
+
+@dataclass
+class EvalSettings:
+    episodes: int = 100
+    seed: int = 0
+    num_envs: int = 16
+    video_episodes: int = 2  # rendered episodes (0 = no video)
+    video_size: tuple[int, int] = (480, 360)
+    camera: str = "front"
+
+
+def adr_range_randomization(ranges: dict[str, tuple[float, float]]) -> Randomization | None:
+    """λ ~ U(φ_L, φ_H) per episode for every parameter whose trained range is not a point."""
+    active = tuple(n for n in PARAM_NAMES if n in ranges and ranges[n][1] > ranges[n][0])
+    if not active:
+        return None
+    return Randomization(active, lambda _j, rng: {n: rng.uniform(*ranges[n]) for n in active})
+
+
+def pinned(name: str, lam: float) -> Randomization | None:
+    """Parameter `name` at λ, everything else calibrated; λ = 0 is the calibrated model itself."""
+    if lam == 0.0:
+        return None
+    return Randomization((name,), lambda _j, _rng: {name: lam})
+
+
+def evaluate_policy(
+    env: EnvConfig, policy: Policy, settings: EvalSettings, out: Path,
+    adr_ranges: dict[str, tuple[float, float]] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run the calibrated evaluation (with video) and, given ADR ranges, one at those ranges.
+    Writes out/metrics.json (and out/video.mp4); returns the metrics dict."""
+    out.mkdir(parents=True, exist_ok=True)
+    dt = env.timestep * env.substeps
+    report = lambda what: (lambda n: progress(what, n)) if progress else None  # noqa: E731
+    records = run_episodes(
+        env, policy, settings.episodes, settings.seed, settings.num_envs, None,
+        settings.video_episodes, settings.video_size, settings.camera, report("calibrated"),
+    )  # fmt: skip
+    metrics: dict[str, Any] = {
+        "env": env.name, "episodes": settings.episodes, "seed": settings.seed,
+        "control_dt_s": dt, "calibrated": summarize(records, dt),
+        "per_episode": {"consecutive_successes": [r.successes for r in records],
+                        "episode_return": [r.ret for r in records],
+                        "dropped": [r.dropped for r in records],
+                        "length": [r.length for r in records]},
+    }  # fmt: skip
+    frames = [f for r in records[: settings.video_episodes] for f in r.frames]
+    if frames:
+        write_mp4(out / "video.mp4", frames, fps=1.0 / dt)
+        metrics["video"] = {"path": "video.mp4", "episodes": settings.video_episodes,
+                            "frames": len(frames), "fps": 1.0 / dt}  # fmt: skip
+    randomization = adr_range_randomization(adr_ranges or {})
+    if randomization is not None:
+        adr_records = run_episodes(env, policy, settings.episodes, settings.seed,
+                                   settings.num_envs, randomization, progress=report("adr ranges"))
+        metrics["adr_ranges"] = {**summarize(adr_records, dt),
+                                 "ranges": {n: list(adr_ranges[n]) for n in randomization.active}}  # type: ignore[index]
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+
+def sweep_points(name: str, adr: ADRConfig, points: int) -> list[float]:
+    """`points` λ values evenly across the hard limits, plus the calibrated 0, sorted."""
+    lo, hi = adr.hard_limits(get_spec(name))
+    grid = set(np.round(np.linspace(lo, hi, points), 6).tolist()) | {0.0}
+    return sorted(grid)
+
+
+def run_sweep(
+    env: EnvConfig, policy: Policy, names: Sequence[str], adr: ADRConfig, settings: EvalSettings,
+    out: Path, adr_ranges: dict[str, tuple[float, float]] | None = None, points: int = 7,
+    progress: Callable[[str, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (parameter, λ): consecutive successes (median, p10, p90, mean) and rates on
+    the same episode seeds as the plain evaluation. Writes out/sweep.csv and out/sweep.png."""
+    from dexrl.adr.apply import ApplyContext, scalar_nominals
+    from dexrl.tasks.registry import make_task
+
+    probe = make_task(env, num_envs=1, seed=0, autoreset=False)
+    nominals = scalar_nominals(ApplyContext(probe), names)
+    dt = env.timestep * env.substeps
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        for lam in sweep_points(name, adr, points):
+            what = f"{name} λ={lam:+.2f}"
+            recs = run_episodes(env, policy, settings.episodes, settings.seed, settings.num_envs,
+                                pinned(name, lam), progress=(lambda n, w=what: progress(w, n)) if progress else None)  # fmt: skip
+            s = summarize(recs, dt)
+            value = get_spec(name).to_value(nominals[name], lam) if name in nominals else math.nan
+            trained = (adr_ranges or {}).get(name, (0.0, 0.0))
+            rows.append({"param": name, "lambda": lam, "value": float(value),
+                         "calibrated": lam == 0.0, "trained_low": trained[0], "trained_high": trained[1],
+                         **{k: s[k] for k in ("consecutive_successes_median", "consecutive_successes_p10",
+                                              "consecutive_successes_p90", "consecutive_successes_mean",
+                                              "success_rate", "drop_rate", "episode_return_mean")}})  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "sweep.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot_sweep(rows, out / "sweep.png", title=f"{env.name}: consecutive successes vs one parameter")
+    return rows
+
+
+def plot_sweep(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path:
+    """One panel per parameter: median consecutive successes with the p10–p90 band against the
+    value (λ when the value has no single number), the calibrated value as a dashed line and
+    the trained ADR range shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["param"] for r in rows))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        rs = [r for r in rows if r["param"] == name]
+        use_value = all(math.isfinite(r["value"]) for r in rs)
+        x = np.array([r["value"] if use_value else r["lambda"] for r in rs])
+        ax.fill_between(x, [r["consecutive_successes_p10"] for r in rs],
+                        [r["consecutive_successes_p90"] for r in rs], alpha=0.25, label="p10–p90")  # fmt: skip
+        ax.plot(x, [r["consecutive_successes_median"] for r in rs], "o-", label="median")
+        calib = next(r for r in rs if r["calibrated"])
+        ax.axvline(calib["value"] if use_value else 0.0, color="k", ls="--", lw=1, label="calibrated")
+        lo, hi = rs[0]["trained_low"], rs[0]["trained_high"]
+        if hi > lo:
+            to_x = (lambda lam: np.interp(lam, [r["lambda"] for r in rs], x)) if use_value else (lambda lam: lam)
+            ax.axvspan(to_x(lo), to_x(hi), color="tab:green", alpha=0.12, label="trained ADR range")
+        ax.set_xlabel(f"{name} ({get_spec(name).unit})" if use_value else f"{name} (λ)")
+        ax.set_ylabel("consecutive successes")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
