@@ -28,7 +28,7 @@ from dexrl.distributed.metrics_log import MetricsLog
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
 from dexrl.frontdoor import run_config_record
-from dexrl.rl.config import ModelConfig, PPOConfig
+from dexrl.rl.config import ModelConfig, PPOConfig, resolve_gamma
 from dexrl.rl.learner import PPOLearner
 from dexrl.rl.storage import RolloutBatch
 
@@ -67,6 +67,7 @@ class Trainer:
         resume: str | None = None,
         resolved_config: dict[str, Any] | None = None,
     ) -> None:
+        ppo = resolve_gamma(ppo, env.gamma)  # algo.gamma null (the default) = the task's own
         self.env, self.ppo, self.model, self.train = env, ppo, model, train
         self.run_dir = Path(run_dir)
         self.seed = seed
