@@ -126,10 +126,12 @@ class ADRState:
     def _boundary_candidates(self) -> list[tuple[str, tuple[Side | None, Side | None]]]:
         """Per active parameter: (low side or None, high side or None); None where that side's
         hard limit is 0, so the boundary can never move."""
-        candidates = []
+        candidates: list[tuple[str, tuple[Side | None, Side | None]]] = []
         for name in self._active:
             lo, hi = self._limits[name]
-            candidates.append((name, ("low" if lo != 0.0 else None, "high" if hi != 0.0 else None)))
+            low: Side | None = "low" if lo != 0.0 else None
+            high: Side | None = "high" if hi != 0.0 else None
+            candidates.append((name, (low, high)))
         return candidates
 
     def set_nominals(self, nominals: Mapping[str, float]) -> None:

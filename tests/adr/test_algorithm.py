@@ -284,7 +284,7 @@ def test_averages_exactly_at_the_thresholds_widen_and_narrow() -> None:
 def test_results_measured_before_a_real_boundary_move_are_stale() -> None:
     """Parallel workers: episodes sampled at the old boundary report after it moved."""
     state = ADRState(_auto(buffer_size=2, boundary_prob=1.0, delta=0.01), SPECS[:1])
-    in_flight = []
+    in_flight: list[EpisodeAssignment] = []
     while len(in_flight) < 3:  # three episodes at the high boundary, all sampled at λ = 0
         assignment = state.sample_episode()
         if assignment.boundary == ("a", "high"):

@@ -25,7 +25,14 @@ from dexrl.solver import (
 )
 from dexrl.solver.geometry import FACELET_POSITIONS, Vec, rotate_quarter
 from dexrl.tasks.registry import make_task
-from dexrl.tasks.rubiks import FACE_RGBA, RubiksRig, SolvePlan, anchor_subgoal, face_detent, face_friction
+from dexrl.tasks.rubiks import (
+    FACE_RGBA,
+    RubiksRig,
+    SolvePlan,
+    anchor_subgoal,
+    face_detent,
+    face_friction,
+)
 
 Colour = tuple[float, float, float, float]
 # The 24 whole-cube rotations as move text: 6 choices of what goes up, times 4 turns about it.
