@@ -84,7 +84,7 @@ def export_actor(actor: GaussianActor) -> bytes:
         # state is an input here.
         warnings.filterwarnings("ignore", message=".*LSTM.*", category=UserWarning)
         torch.onnx.export(
-            module, args, buffer, dynamo=False, opset_version=OPSET,
+            module, args, buffer, dynamo=False, opset_version=OPSET,  # type: ignore[arg-type]
             input_names=inputs, output_names=outputs,
             dynamic_axes={name: {0: "batch"} for name in inputs + outputs},
         )  # fmt: skip

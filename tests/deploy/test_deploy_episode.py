@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from export.exported import env_config, make_learner
 
 from dexrl.deploy import ControlLoop, Policy
 from dexrl.export.bundle import export_policy
 from dexrl.sim.hand_controller import SimHand
 from dexrl.tasks.registry import make_task
-from export.exported import env_config, make_learner
 
 STEPS = 60
 
