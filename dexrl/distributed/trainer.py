@@ -250,6 +250,9 @@ class Trainer:
             "unhealthy_steps": sum(s["unhealthy"] for s in stats),
             "withheld_envs": sum(s.get("dropped_envs", 0) for s in stats),
             "worker_restarts": self.counters["worker_restarts"],
+            # Which Ray nodes this iteration's rollouts came from (a cluster run spreads them).
+            "rollout_nodes": len({s["node_id"] for s in stats if s.get("node_id")}),
+            "rollout_node_ids": ",".join(sorted({s["node_id"] for s in stats if s.get("node_id")})),
             "rollout_time_s": t_rollout,
             "learner_time_s": learn.get("learner_time_s", 0.0),
             **{k: v for k, v in learn.items() if k != "learner_time_s"},

@@ -34,6 +34,7 @@ class EpisodeStats:
     dropped_envs: int = 0  # envs whose rollout was withheld from the learner (diverged physics)
     env_steps: int = 0
     step_successes: int = 0
+    node_id: str = ""  # the Ray node the worker ran on ("" outside Ray): shows the spread over nodes
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -58,6 +59,7 @@ class RolloutWorker:
         if randomizer is not None:
             randomizer.attach(self.task)
         self.horizon = horizon
+        self.node_id = _ray_node_id()
         self.actor = make_actor(self.task.obs_dim, self.task.action_dim, model_cfg, obs_clip)
         self.actor.eval()
         self.generator = torch.Generator().manual_seed(seed)
@@ -89,7 +91,7 @@ class RolloutWorker:
         """
         if actor_state is not None:
             load_actor_state(self.actor, actor_state)
-        stats = EpisodeStats()
+        stats = EpisodeStats(node_id=self.node_id)
         hidden0 = self.hidden
         healthy = np.ones(self.task.num_envs, dtype=bool)
         for _ in range(self.horizon):
@@ -136,4 +138,13 @@ def make_worker_actor(num_cpus: float = 1.0) -> Any:
     runs again with the same arguments); a call in flight then fails and the trainer logs it."""
     import ray
 
-    return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0)(RolloutWorker)
+    # SPREAD: on a cluster, workers go to different nodes first (the physics is the work, and a
+    # lost node then takes fewer workers with it); on one machine it changes nothing.
+    return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0,
+                      scheduling_strategy="SPREAD")(RolloutWorker)  # fmt: skip
+
+
+def _ray_node_id() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
