@@ -18,7 +18,9 @@ def ray_session():  # type: ignore[no-untyped-def]
     """A real local Ray with 2 CPUs, shared by the whole test session."""
     import ray
 
+    from dexrl.distributed.trainer import start_local_ray
+
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        start_local_ray(num_cpus=2, log_to_driver=False)  # listens on 127.0.0.1 only
     yield ray
     ray.shutdown()

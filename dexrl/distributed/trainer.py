@@ -40,14 +40,29 @@ def init_ray(cfg: RayConfig) -> None:
     if ray.is_initialized():
         return
     if _is_local(cfg):
-        # address="local": always a new Ray of this run's own (address=None would join a Ray that
-        # another process on this machine started). Loopback only: a laptop run exposes no Ray
-        # port (GCS, raylet, object store) to its network; by default Ray binds them to the
-        # machine's network address.
-        ray.init(address="local", num_cpus=cfg.num_cpus, include_dashboard=False,
-                 log_to_driver=True, _node_ip_address="127.0.0.1")  # fmt: skip
+        start_local_ray(cfg.num_cpus)
     else:
         ray.init(address=cfg.address, include_dashboard=False)
+
+
+def start_local_ray(num_cpus: int | None, log_to_driver: bool = True) -> None:
+    """A new Ray of this process's own whose servers (GCS, raylet, object manager, driver)
+    listen on 127.0.0.1 only, so a laptop run exposes no Ray port to its network.
+
+    address="local": always a new Ray (address=None joins one another process on this machine
+    started). Ray binds its servers to the node IP, but ray.init turns a loopback
+    `_node_ip_address` into the machine's network address (`services.resolve_ip_for_localhost`,
+    Ray 2.60), so that rewrite is switched off for the duration of the call.
+    """
+    import ray._private.services as services
+
+    resolve = services.resolve_ip_for_localhost
+    services.resolve_ip_for_localhost = lambda host: host
+    try:
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 log_to_driver=log_to_driver, _node_ip_address="127.0.0.1")  # fmt: skip
+    finally:
+        services.resolve_ip_for_localhost = resolve
 
 
 class Trainer:

@@ -57,10 +57,9 @@ def evaluate_policy(
     Writes out/metrics.json (and out/video.mp4); returns the metrics dict."""
     out.mkdir(parents=True, exist_ok=True)
     dt = env.timestep * env.substeps
-    report = lambda what: (lambda n: progress(what, n)) if progress else None  # noqa: E731
     records = run_episodes(
         env, policy, settings.episodes, settings.seed, settings.num_envs, None,
-        settings.video_episodes, settings.video_size, settings.camera, report("calibrated"),
+        settings.video_episodes, settings.video_size, settings.camera, _phase(progress, "calibrated"),
     )  # fmt: skip
     metrics: dict[str, Any] = {
         "env": env.name, "episodes": settings.episodes, "seed": settings.seed,
@@ -78,11 +77,18 @@ def evaluate_policy(
     randomization = adr_range_randomization(adr_ranges or {})
     if randomization is not None:
         adr_records = run_episodes(env, policy, settings.episodes, settings.seed,
-                                   settings.num_envs, randomization, progress=report("adr ranges"))
+                                   settings.num_envs, randomization, progress=_phase(progress, "adr ranges"))
         metrics["adr_ranges"] = {**summarize(adr_records, dt),
                                  "ranges": {n: list(adr_ranges[n]) for n in randomization.active}}  # type: ignore[index]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _phase(progress: Callable[[str, int], None] | None, what: str) -> Callable[[int], None] | None:
+    """progress(what, n) as the runner's progress(n) callback."""
+    if progress is None:
+        return None
+    return lambda n: progress(what, n)
 
 
 # ---------------------------------------------------------------------------- sweeps
@@ -113,7 +119,7 @@ def run_sweep(
         for lam in sweep_points(name, adr, points):
             what = f"{name} λ={lam:+.2f}"
             recs = run_episodes(env, policy, settings.episodes, settings.seed, settings.num_envs,
-                                pinned(name, lam), progress=(lambda n, w=what: progress(w, n)) if progress else None)  # fmt: skip
+                                pinned(name, lam), progress=_phase(progress, what))
             s = summarize(recs, dt)
             value = get_spec(name).to_value(nominals[name], lam) if name in nominals else math.nan
             trained = (adr_ranges or {}).get(name, (0.0, 0.0))
@@ -153,8 +159,9 @@ def plot_sweep(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path:
         ax.axvline(calib["value"] if use_value else 0.0, color="k", ls="--", lw=1, label="calibrated")
         lo, hi = rs[0]["trained_low"], rs[0]["trained_high"]
         if hi > lo:
-            to_x = (lambda lam: np.interp(lam, [r["lambda"] for r in rs], x)) if use_value else (lambda lam: lam)
-            ax.axvspan(to_x(lo), to_x(hi), color="tab:green", alpha=0.12, label="trained ADR range")
+            lams = [r["lambda"] for r in rs]
+            span = np.interp([lo, hi], lams, x) if use_value else np.array([lo, hi])
+            ax.axvspan(span[0], span[1], color="tab:green", alpha=0.12, label="trained ADR range")
         ax.set_xlabel(f"{name} ({get_spec(name).unit})" if use_value else f"{name} (λ)")
         ax.set_ylabel("consecutive successes")
         ax.grid(alpha=0.3)

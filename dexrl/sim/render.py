@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -105,7 +106,7 @@ def write_mp4(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Pat
     h, w = frames[0].shape[:2]
     with av.open(str(p), "w") as container:
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-        stream = container.add_stream(codec, rate=round(fps))
+        stream: Any = container.add_stream(codec, rate=round(fps))
         stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
         for frame in frames:
             image = np.ascontiguousarray(frame[: h - h % 2, : w - w % 2])
