@@ -1,0 +1,28 @@
+"""One tiny real training run (reach, 2 iterations on the shared Ray) for every script test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def reach_run(ray_session, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """A run directory written by the real Trainer: checkpoints/latest + config.resolved.yaml."""
+    from omegaconf import OmegaConf
+
+    from dexrl.distributed.trainer import Trainer
+    from dexrl.frontdoor import compose, typed_configs
+
+    overrides = ["env=reach", "logger=none", "train.num_workers=2", "train.envs_per_worker=4",
+                 "train.horizon=8", "train.total_env_steps=128"]  # fmt: skip
+    c = typed_configs(compose(overrides, "train").plain())
+    run_dir = tmp_path_factory.mktemp("reach_run")
+    (run_dir / "config.resolved.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(c.plain)))
+    trainer = Trainer(c.env, c.algo, c.model, None, c.train, c.ray, c.logger, run_dir, seed=0)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    return run_dir
