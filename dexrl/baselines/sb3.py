@@ -14,7 +14,10 @@ from typing import Any
 from dexrl.config import EnvConfig, TrainConfig
 
 
-def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True) -> Any:
+def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True,
+                 info_keywords: tuple[str, ...] = ()) -> Any:
+    """SB3's vector env over `n_envs` single dexrl envs; info_keywords: info entries VecMonitor
+    copies into each finished episode's record (e.g. consecutive_successes)."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
     from dexrl.tasks.gym_env import DexHandEnv
@@ -30,7 +33,7 @@ def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True
         return make
 
     cls = SubprocVecEnv if subprocess and n_envs > 1 else DummyVecEnv
-    return VecMonitor(cls([factory(i) for i in range(n_envs)]))
+    return VecMonitor(cls([factory(i) for i in range(n_envs)]), info_keywords=info_keywords)
 
 
 def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:

@@ -35,10 +35,15 @@ class PPOConfig:
     """Adam learning rate of the critic: its own, never KL-driven (the KL measures the policy)."""
     lr_schedule: Literal["constant", "linear", "adaptive"] = "constant"
     """"constant"; "linear" decay to 0 over training (driven by `PPOLearner.set_progress`);
-    "adaptive": after each epoch, from the analytic KL of the policy against the behaviour policy
-    over the whole batch, divide the policy's lr by 1.5 when the KL exceeds 2 x desired_kl and
-    multiply it by 1.5 below desired_kl / 2 (the rule of rsl_rl / rl_games). The critic's lr
+    "adaptive": from the analytic KL of the policy against the behaviour policy over the whole
+    batch (see `lr_adapt_every`), divide the policy's lr by 1.5 when the KL exceeds 2 x desired_kl
+    and multiply it by 1.5 below desired_kl / 2 (the rule of rsl_rl / rl_games). The critic's lr
     follows "linear" when that is chosen, never the KL."""
+    lr_adapt_every: Literal["update", "epoch"] = "update"
+    """When the "adaptive" schedule reads the KL: "update" = once, after the last step (it then
+    reads exactly the KL of the update); "epoch" = after every epoch (rl_games' cadence; the KL
+    grows over an update, so early epochs read low and raise the lr that late ones lower:
+    measured on reach, the lr oscillated while every update ended at 2.3-2.4 x desired_kl)."""
     desired_kl: float = 0.016
     """KL per update the "adaptive" schedule aims at."""
     adam_eps: float = 1e-5
@@ -81,6 +86,7 @@ class PPOConfig:
         _positive("lr", self.lr)
         _positive("critic_lr", self.critic_lr)
         _one_of("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _one_of("lr_adapt_every", self.lr_adapt_every, ("update", "epoch"))
         _positive("desired_kl", self.desired_kl)
         _positive("adam_eps", self.adam_eps)
         _non_negative("entropy_coef", self.entropy_coef)

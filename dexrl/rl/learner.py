@@ -143,8 +143,8 @@ class PPOLearner:
         return metrics
 
     def _adapt_lr(self, kl: float) -> None:
-        """The "adaptive" schedule, after each epoch: keep the policy's KL from the behaviour
-        policy near `desired_kl` (÷1.5 above 2×, ×1.5 below ½×, as rsl_rl and rl_games do)."""
+        """The "adaptive" schedule: keep the policy's KL from the behaviour policy near
+        `desired_kl` (÷1.5 above 2×, ×1.5 below ½×, the rule of rsl_rl and rl_games)."""
         if self.ppo.lr_schedule != "adaptive" or not np.isfinite(kl):
             return
         if kl > 2.0 * self.ppo.desired_kl:
@@ -258,10 +258,11 @@ class PPOLearner:
     def _optimize(self, sequences: Sequences, hidden0: Hidden) -> dict[str, float]:
         """epochs x minibatches of Adam over the N sequences.
 
-        After each epoch the analytic KL of the policy against the behaviour policy is measured
-        on the whole batch and drives the adaptive learning rate (so the value the controller
-        reads after the last epoch *is* the KL of the finished update). With `target_kl` the
-        update stops early at the first minibatch whose KL against the behaviour policy exceeds it.
+        The analytic KL of the policy against the behaviour policy, over the whole batch, drives
+        the adaptive learning rate: once at the end of the update (`lr_adapt_every: update`, the
+        default: the controller reads exactly what the update did) or after every epoch (rl_games'
+        cadence). With `target_kl` the update stops early at the first minibatch whose KL against
+        the behaviour policy exceeds it.
         """
         num_sequences = sequences["obs"].shape[1]
         if num_sequences < self.ppo.minibatches:
@@ -270,8 +271,8 @@ class PPOLearner:
                 "in this batch (MLP: T*B samples, LSTM: (T/bptt_len)*B chunks)"
             )
         history: list[dict[str, torch.Tensor]] = []
-        steps, kl_read, stopped = 0, float("nan"), False
-        for _ in range(self.ppo.epochs):
+        steps, stopped, per_epoch = 0, False, self.ppo.lr_adapt_every == "epoch"
+        for epoch in range(self.ppo.epochs):
             perm = torch.randperm(num_sequences, generator=self.generator)
             for idx in torch.tensor_split(perm, self.ppo.minibatches):
                 actor_loss, critic_loss, stats = self._minibatch_loss(
@@ -283,13 +284,15 @@ class PPOLearner:
                     break
                 stats.update(self._step(actor_loss, critic_loss))
                 steps += 1
-            kl_read = self.batch_kl(sequences, hidden0)
-            self._adapt_lr(kl_read)
-            if stopped:
+            if stopped or epoch == self.ppo.epochs - 1:
                 break
+            if per_epoch:
+                self._adapt_lr(self.batch_kl(sequences, hidden0))
+        kl_end = self.batch_kl(sequences, hidden0)
+        self._adapt_lr(kl_end)
         metrics = self._summarize(history, steps)
-        metrics["kl"] = kl_read
-        metrics["kl_end"] = kl_read  # the last reading is taken after the last step
+        metrics["kl"] = kl_end  # the controller's last reading: after the last step
+        metrics["kl_end"] = kl_end
         return metrics
 
     def _step(self, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -241,20 +241,22 @@ def test_cuda_learner_matches_cpu(kind: str) -> None:
     PPOLearner(DO, DC, A, ppo, MODELS[kind], device="cpu").load_state_dict(_roundtrip(gpu))
 
 
-def test_adaptive_lr_schedule_follows_the_kl_each_epoch() -> None:
-    # A huge step size moves the policy far (KL >> 2 x desired): lr is divided by 1.5 after each
-    # of the 2 epochs; the critic's lr does not follow the KL.
-    big = make_learner(lr=3e-2, lr_schedule="adaptive", desired_kl=1e-4)
+@pytest.mark.parametrize("every, factor", [("update", 1.5), ("epoch", 1.5**2)])
+def test_adaptive_lr_schedule_follows_the_kl(every: str, factor: float) -> None:
+    # A huge step size moves the policy far (KL >> 2 x desired): lr is divided by 1.5 once per
+    # update, or after each of the 2 epochs; the critic's lr does not follow the KL.
+    big = make_learner(lr=3e-2, lr_schedule="adaptive", desired_kl=1e-4, lr_adapt_every=every)
     m = big.update(synthetic_batch(big, 0))
     assert m["kl"] > 2e-4
-    assert big.optimizer.param_groups[0]["lr"] == pytest.approx(3e-2 / 1.5**2)
+    assert big.optimizer.param_groups[0]["lr"] == pytest.approx(3e-2 / factor)
     assert big.critic_optimizer.param_groups[0]["lr"] == pytest.approx(3e-4)
-    # A tiny step barely moves it (KL << desired / 2): lr is multiplied by 1.5 per epoch.
-    small = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0)
+    # A tiny step barely moves it (KL << desired / 2): lr is multiplied by 1.5.
+    small = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0, lr_adapt_every=every)
     m = small.update(synthetic_batch(small, 0))
     assert m["kl"] < 0.5
-    assert small.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5**2)
+    assert small.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * factor)
     # The factor survives a checkpoint round trip.
-    restored = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0, seed=3)
+    restored = make_learner(lr=1e-8, lr_schedule="adaptive", desired_kl=1.0, seed=3,
+                            lr_adapt_every=every)
     restored.load_state_dict(_roundtrip(small))
-    assert restored.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * 1.5**2)
+    assert restored.optimizer.param_groups[0]["lr"] == pytest.approx(1e-8 * factor)

@@ -1,0 +1,244 @@
+#!/usr/bin/env python
+"""Learning curves: dexrl's PPO against the stable-baselines3 reference on the same task.
+
+The sanity anchor of issue 9: a well-tested PPO on the same env, the same env steps and the same
+cores. For every seed, dexrl trains with scripts/train.py's loop (the config-file defaults, local
+Ray, 2 rollout workers, CPU learner) and SB3 PPO with `configs/algo/sb3.yaml` (2 envs in
+subprocesses); both then run the mean action for `--eval-episodes` fresh episodes. Curves are
+recorded against env steps and wall-clock seconds; the script writes `learning.json` and
+`learning.png` in `--out` and prints one JSON object as the last line with `--json`.
+
+    python scripts/bench_learning.py --env reach --env-set reach_target_range=0.3 --steps 300000 --seeds 0 1 2
+    python scripts/bench_learning.py --env cube_rotate_z --steps 2000000 --seeds 0 1 2 --sb3 --json
+    python scripts/bench_learning.py --env reach --set algo.epochs=4 --set train.horizon=32   # a variant
+
+Run it alone on the machine: a learning run beside other heavy jobs changes the wall-clock axis
+(the env-step axis and the final scores do not depend on the machine's load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dexrl.config import (
+    EnvConfig,
+    LoggerConfig,
+    RayConfig,
+    WandbConfig,
+    default_algo_configs,
+    default_train_config,
+    load_env_config,
+    load_group,
+)  # fmt: skip
+from dexrl.eval.episodes import run_episodes
+
+CURVE_KEYS = ("success_rate", "consecutive_successes_mean", "episode_return_mean")
+
+
+def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
+    """["algo.lr=1e-3", "train.horizon=32", "model.init_log_std=-1"] -> {"algo": {...}, ...}."""
+    out: dict[str, dict[str, Any]] = {"algo": {}, "train": {}, "model": {}}
+    for item in items:
+        key, sep, value = item.partition("=")
+        group, dot, name = key.partition(".")
+        if not sep or not dot or group not in out:
+            raise SystemExit(f"--set {item!r}: expected algo.<key>=<value>, train.<key>=<value> "
+                             "or model.<key>=<value>")
+        out[group][name] = yaml.safe_load(value)
+    return out
+
+
+def train_dexrl(env: EnvConfig, steps: int, seed: int, sets: dict[str, dict[str, Any]],
+                workers: int) -> tuple[list[dict[str, float]], Any]:
+    """Train with the Trainer (real Ray, CPU learner); returns (curve rows, trained actor)."""
+    from dexrl.distributed.trainer import Trainer
+    from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
+
+    ppo, model = default_algo_configs("mlp")
+    ppo = config_from_dict(PPOConfig, {**_fields(ppo), **sets["algo"]})
+    model = config_from_dict(ModelConfig, {**_fields(model), **sets["model"]})
+    train = default_train_config(total_env_steps=steps, num_workers=workers, device="cpu",
+                                 checkpoint_every=10**6, **sets["train"])
+    logger = LoggerConfig(wandb=WandbConfig(mode="disabled"), progress_bar=False, print_every=10)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(env, ppo, model, None, train, RayConfig(num_cpus=workers), logger,
+                          run_dir, seed=seed)
+        trainer.run()
+        trainer.close()
+        rows = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+    curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"],
+              **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
+    return curve, trainer.learner.actor.cpu()
+
+
+def _fields(cfg: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.__dict__.items()}
+
+
+def train_sb3(env: EnvConfig, steps: int, seed: int) -> tuple[list[dict[str, float]], Any]:
+    """SB3 PPO (configs/algo/sb3.yaml) with a curve point after every rollout."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from dexrl.baselines.sb3 import make_vec_env
+
+    algo = load_group("algo", "sb3")
+    vec = make_vec_env(env, int(algo["n_envs"]), seed, info_keywords=("consecutive_successes",))
+    curve: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+
+    class Curve(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            episodes = list(self.model.ep_info_buffer)[-20:]  # the latest finished episodes
+            if not episodes:
+                return
+            successes = [float(e["consecutive_successes"]) for e in episodes]
+            curve.append({
+                "env_steps": self.num_timesteps, "wall_time_s": time.perf_counter() - t0,
+                "success_rate": float(np.mean([s > 0 for s in successes])),
+                "consecutive_successes_mean": float(np.mean(successes)),
+                "episode_return_mean": float(np.mean([e["r"] for e in episodes])),
+            })  # fmt: skip
+
+    model = PPO(
+        "MlpPolicy", vec, n_steps=int(algo["n_steps"]), batch_size=int(algo["batch_size"]),
+        n_epochs=int(algo["n_epochs"]), gamma=float(algo["gamma"]), gae_lambda=float(algo["gae_lambda"]),
+        clip_range=float(algo["clip_range"]), learning_rate=float(algo["learning_rate"]),
+        ent_coef=float(algo["ent_coef"]), policy_kwargs={"net_arch": list(algo["net_arch"])},
+        seed=seed, device="cpu", verbose=0,
+    )  # fmt: skip
+    model.learn(total_timesteps=steps, callback=Curve())
+    vec.close()
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        actions, _ = model.predict(obs, deterministic=True)
+        return np.asarray(actions)
+
+    return curve, policy
+
+
+def evaluate(env: EnvConfig, policy: Any, episodes: int) -> dict[str, float]:
+    """The mean action on fresh episodes (seed 123, as tests/learning)."""
+    if hasattr(policy, "act"):
+        actor = policy
+
+        def policy(obs: np.ndarray) -> np.ndarray:  # noqa: F811 - the actor's mean action
+            actions, _, _ = actor.act(obs, deterministic=True)
+            return actions
+
+    return run_episodes(env, policy, episodes=episodes, num_envs=16, seed=123)
+
+
+def time_to(curve: list[dict[str, float]], key: str, level: float) -> float | None:
+    """Wall seconds until `key` first reaches `level` (None if never)."""
+    for row in curve:
+        if row.get(key) is not None and row[key] >= level:
+            return row["wall_time_s"]
+    return None
+
+
+def plot(results: dict[str, Any], key: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for algo, colour in (("dexrl", "tab:blue"), ("sb3", "tab:orange")):
+        for run in results.get(algo, []):
+            for ax, x in zip(axes, ("env_steps", "wall_time_s"), strict=True):
+                points = [(r[x], r[key]) for r in run["curve"] if r.get(key) is not None]
+                if points:
+                    xs, ys = zip(*points, strict=True)
+                    ax.plot(xs, ys, color=colour, alpha=0.8,
+                            label=f"{algo} seed {run['seed']}")  # fmt: skip
+    for ax, x in zip(axes, ("env steps", "wall-clock s"), strict=True):
+        ax.set_xlabel(x)
+        ax.set_ylabel(key.replace("_", " "))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{results['env']}: dexrl PPO vs stable-baselines3 PPO (training episodes)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="reach")
+    p.add_argument("--env-set", action="append", default=[], help="env key=value (e.g. reach_target_range=0.3)")
+    p.add_argument("--set", action="append", default=[], help="algo.k=v, train.k=v or model.k=v for dexrl")
+    p.add_argument("--steps", type=int, default=300_000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--sb3", action="store_true", help="also train the SB3 reference")
+    p.add_argument("--eval-episodes", type=int, default=64)
+    p.add_argument("--curve-key", default="success_rate", choices=CURVE_KEYS)
+    p.add_argument("--out", default="runs/bench_learning")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    env = load_env_config(args.env, {k: yaml.safe_load(v) for k, v in
+                                     (s.split("=", 1) for s in args.env_set)})  # fmt: skip
+    sets = parse_sets(args.set)
+    results: dict[str, Any] = {"env": args.env, "steps": args.steps, "env_overrides": args.env_set,
+                               "dexrl_overrides": args.set, "dexrl": [], "sb3": []}  # fmt: skip
+    random_policy = run_episodes(env, None, episodes=args.eval_episodes, num_envs=16, seed=123)
+    results["random"] = random_policy
+    algos = ("dexrl", "sb3") if args.sb3 else ("dexrl",)
+    for seed in args.seeds:
+        for algo in algos:
+            t0 = time.perf_counter()
+            curve, policy = (train_dexrl(env, args.steps, seed, sets, args.workers) if algo == "dexrl"
+                             else train_sb3(env, args.steps, seed))  # fmt: skip
+            final = evaluate(env, policy, args.eval_episodes)
+            run = {"seed": seed, "wall_s": time.perf_counter() - t0, "final": final, "curve": curve}
+            results[algo].append(run)
+            print(f"[bench_learning] {algo} seed {seed}: success_rate {final['success_rate']:.2f}, "
+                  f"consecutive successes {final['consecutive_successes_mean']:.2f}, return "
+                  f"{final['return_mean']:.2f} ({run['wall_s']:.0f} s)", flush=True)
+    summary = _summary(results, args.curve_key)
+    results["summary"] = summary
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "learning.json").write_text(json.dumps(results, indent=1))
+    plot(results, args.curve_key, out / "learning.png")
+    print(f"[bench_learning] wrote {out / 'learning.json'} and {out / 'learning.png'}")
+    if args.json:
+        print(json.dumps(summary))
+
+
+def _summary(results: dict[str, Any], key: str) -> dict[str, Any]:
+    """Final scores per seed; with SB3: dexrl's wall time to SB3's final training-curve level."""
+    s: dict[str, Any] = {"env": results["env"], "steps": results["steps"],
+                         "random_success_rate": results["random"]["success_rate"],
+                         "random_return_mean": results["random"]["return_mean"]}  # fmt: skip
+    for algo in ("dexrl", "sb3"):
+        runs = results[algo]
+        if runs:
+            s[f"{algo}_success_rate"] = [r["final"]["success_rate"] for r in runs]
+            s[f"{algo}_consecutive_successes_median"] = [r["final"]["consecutive_successes_median"] for r in runs]
+            s[f"{algo}_return_mean"] = [r["final"]["return_mean"] for r in runs]
+            s[f"{algo}_wall_s"] = [r["wall_s"] for r in runs]
+    if results["sb3"] and results["dexrl"]:
+        ratios = []
+        for d, b in zip(results["dexrl"], results["sb3"], strict=True):
+            level = np.mean([r[key] for r in b["curve"][-5:] if r.get(key) is not None])
+            t = time_to(d["curve"], key, float(level))
+            ratios.append(None if t is None else t / b["wall_s"])
+        s["dexrl_time_to_sb3_final_over_sb3_time"] = ratios
+    return s
+
+
+if __name__ == "__main__":
+    main()
