@@ -2,7 +2,8 @@
 """Environment throughput against raw MuJoCo physics, on one core.
 
 For the same scene and the same control sequence, measures:
-  raw    — `mj_step` in a tight loop (physics steps/s), the baseline of this run;
+  raw    — `mj_step(m, d, substeps)` per control step, as the env steps (physics steps/s), the
+           baseline of this run;
   single — the dexrl task with K=1 (env steps/s × substeps = physics steps/s);
   batched — the dexrl task with K=16.
 Ratios to raw are reported as min/median/max over repeats (machines are noisy: compare ratios).
@@ -144,7 +145,8 @@ def raw_rate(env: str, seed: int, controls: list, overrides: dict) -> float:
     """Physics steps/s of plain `mj_step` on the same model, states and controls as the env run.
 
     Replaying the env's own episode starts and control targets makes both runs do the same
-    physics (same contacts), so the ratio measures only what the env adds.
+    physics (same contacts), and stepping the substeps in one `mj_step(m, d, nstep)` call, as
+    the env does, leaves the env no advantage: the ratio measures only what the env adds.
     """
     task = make_task(env, num_envs=1, seed=seed, overrides=overrides)
     task.reset()
@@ -159,8 +161,7 @@ def raw_rate(env: str, seed: int, controls: list, overrides: dict) -> float:
             mujoco.mj_forward(m, d)
         t0 = time.perf_counter()
         d.ctrl[:] = ctrl
-        for _ in range(n):
-            mujoco.mj_step(m, d)
+        mujoco.mj_step(m, d, n)  # the substeps in C, as the env runs them (dexrl.sim.batch)
         elapsed += time.perf_counter() - t0
     return len(controls) * n / elapsed
 
