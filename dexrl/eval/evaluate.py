@@ -19,7 +19,7 @@ from dexrl.adr.config import ADRConfig
 from dexrl.adr.params import PARAM_NAMES, get_spec
 from dexrl.config import EnvConfig
 from dexrl.eval.policy import Policy
-from dexrl.eval.runner import Randomization, run_episodes, summarize
+from dexrl.eval.runner import EpisodeRecord, Randomization, run_episodes, summarize
 from dexrl.sim.render import write_mp4
 
 
@@ -67,8 +67,12 @@ def evaluate_policy(
         "per_episode": {"consecutive_successes": [r.successes for r in records],
                         "episode_return": [r.ret for r in records],
                         "dropped": [r.dropped for r in records],
-                        "length": [r.length for r in records]},
+                        "length": [r.length for r in records],
+                        "end": [r.end for r in records]},
     }  # fmt: skip
+    if any(r.solve is not None for r in records):
+        metrics["solve"] = solve_metrics(records, env.scramble)
+        metrics["per_episode"]["solve"] = [r.solve for r in records]
     frames = [f for r in records[: settings.video_episodes] for f in r.frames]
     if frames:
         write_mp4(out / "video.mp4", frames, fps=1.0 / dt)
@@ -82,6 +86,31 @@ def evaluate_policy(
                                  "ranges": {n: list(adr_ranges[n]) for n in randomization.active}}  # type: ignore[index]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def solve_metrics(records: Sequence[EpisodeRecord], scramble: str) -> dict[str, Any]:
+    """cube_solve: solve rate, subgoals completed, and where the unsolved episodes stopped
+    (counts by the kind of subgoal and the reason the episode ended)."""
+    from dexrl.eval.episodes import solve_summary
+
+    details = [r.solve for r in records if r.solve is not None]
+    subgoals = [d["subgoals_completed"] for d in details]
+    failed = [d["failed_at"] for d in details if "failed_at" in d]
+    by_kind: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for f in failed:
+        by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
+        by_reason[f["reason"]] = by_reason.get(f["reason"], 0) + 1
+    return {
+        "scramble": scramble or "random",
+        **solve_summary([d["solved"] for d in details], subgoals),
+        "subgoals_completed_median": float(np.median(subgoals)),
+        "subgoals_completed_max": int(max(subgoals)),
+        "plan_subgoals_median": float(np.median([d["plan_subgoals"] for d in details])),
+        "failed_at_subgoal_median": float(np.median([f["subgoal"] for f in failed])) if failed else None,
+        "failures_by_subgoal_kind": by_kind,
+        "failures_by_reason": by_reason,
+    }
 
 
 def _phase(progress: Callable[[str, int], None] | None, what: str) -> Callable[[int], None] | None:

@@ -18,17 +18,12 @@ class Policy(Protocol):
     def __call__(self, obs: np.ndarray, starts: np.ndarray) -> np.ndarray: ...
 
 
-class CheckpointPolicy:
-    """The trained actor of a checkpoint, with the checkpoint's observation normalizer (inside
-    the actor's state), acting with its mean action (deterministic)."""
+class ActorPolicy:
+    """A policy network acting with its mean action (deterministic); its observation
+    normalizer is inside the actor's state."""
 
-    def __init__(self, run: Any, obs_dim: int, action_dim: int) -> None:
-        from dexrl.frontdoor import check_dims
-        from dexrl.rl.networks import load_actor_state, make_actor
-
-        check_dims(run, obs_dim, action_dim, run.env.name)
-        self.actor = make_actor(obs_dim, action_dim, run.model, run.ppo.obs_clip)
-        load_actor_state(self.actor, run.payload["learner"]["actor"])
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
         self.actor.eval()
         self.hidden: Any = None
 
@@ -41,6 +36,19 @@ class CheckpointPolicy:
                 obs, self.hidden, deterministic=True, episode_starts=starts
             )
         return np.clip(actions, -1.0, 1.0)
+
+
+class CheckpointPolicy(ActorPolicy):
+    """The trained actor of a checkpoint (a frontdoor.RunSpec), with its normalizer."""
+
+    def __init__(self, run: Any, obs_dim: int, action_dim: int) -> None:
+        from dexrl.frontdoor import check_dims
+        from dexrl.rl.networks import load_actor_state, make_actor
+
+        check_dims(run, obs_dim, action_dim, run.env.name)
+        actor = make_actor(obs_dim, action_dim, run.model, run.ppo.obs_clip)
+        load_actor_state(actor, run.payload["learner"]["actor"])
+        super().__init__(actor)
 
 
 class RandomPolicy:
