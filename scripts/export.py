@@ -15,7 +15,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dexrl.frontdoor import check_dims, compose, exit_on_error, load_run, restore_configs
+from dexrl.frontdoor import (
+    ConfigError,
+    check_dims,
+    compose,
+    exit_on_error,
+    load_run,
+    restore_configs,
+)
 
 
 @exit_on_error
@@ -32,10 +39,13 @@ def main(argv: list[str]) -> None:
     actor = make_actor(task.obs_dim, task.action_dim, run.model, run.ppo.obs_clip)
     load_actor_state(actor, run.payload["learner"]["actor"])
     out = composed.args["out"] or str((run.run_dir or run.checkpoint_dir) / "export")
-    onnx_path, manifest_path = export_policy(
-        actor, task, out, checkpoint_file=run.checkpoint_dir / "checkpoint.pt",
-        counters=dict(run.payload.get("counters") or {}),
-    )  # fmt: skip
+    try:
+        onnx_path, manifest_path = export_policy(
+            actor, task, out, checkpoint_file=run.checkpoint_dir / "checkpoint.pt",
+            counters=dict(run.payload.get("counters") or {}),
+        )  # fmt: skip
+    except ValueError as err:  # e.g. an observation part a real hand has no source for
+        raise ConfigError(f"cannot export env {configs.env.name}: {err}") from None
     print(f"[dexrl] wrote {onnx_path} and {manifest_path}")
     print(f"[dexrl] run it: from dexrl.deploy import Policy; Policy.load({str(Path(out))!r})")
 

@@ -17,11 +17,11 @@ from dexrl.tasks.registry import make_task
 STEPS = 60
 
 
-def _env() -> Any:
+def _env(action_mode: str = "relative") -> Any:
     # Goals are drawn at least the tolerance away, so with a 3.1 rad tolerance a small turn the
     # right way is a success: a random-weight policy scores several (each draws a new goal)
     # within a short episode. A long timeout so the episode runs all STEPS.
-    return env_config("cube_rotate_z", success_tolerance=3.1, timeout_steps=1000)
+    return env_config("cube_rotate_z", success_tolerance=3.1, timeout_steps=1000, action_mode=action_mode)
 
 
 def _torch_episode(actor: Any, env: Any, seed: int) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _torch_episode(actor: Any, env: Any, seed: int) -> dict[str, Any]:
     task = make_task(env, num_envs=1, seed=seed, autoreset=False)
     obs, _ = task.reset()
     hidden = None
-    actions, observations, successes = [], [], 0
+    actions, observations, successes, dropped = [], [], 0, False
     for t in range(STEPS):
         observations.append(obs[0].copy())
         a, _, hidden = actor.act(obs, hidden, deterministic=True, episode_starts=np.array([t == 0]))
@@ -37,14 +37,17 @@ def _torch_episode(actor: Any, env: Any, seed: int) -> dict[str, Any]:
         actions.append(a[0])
         r = task.step(a)
         successes += int(r.info["is_success"][0])
-        assert not (r.terminated[0] or r.truncated[0]), "the reference episode ended early"
+        dropped = dropped or bool(r.info["dropped"][0])
         obs = r.obs
-    return {"actions": np.array(actions), "obs": np.array(observations), "successes": successes}
+        if r.terminated[0] or r.truncated[0]:  # e.g. a drop: compare the steps it ran
+            break
+    return {"actions": np.array(actions), "obs": np.array(observations), "successes": successes,
+            "dropped": dropped}
 
 
-@pytest.mark.parametrize("kind", ["mlp", "lstm"])
-def test_deploy_on_simhand_reproduces_torch_episode(tmp_path: Path, kind: str) -> None:
-    env, seed = _env(), 3
+@pytest.mark.parametrize(("kind", "mode"), [("mlp", "relative"), ("lstm", "relative"), ("mlp", "absolute")])
+def test_deploy_on_simhand_reproduces_torch_episode(tmp_path: Path, kind: str, mode: str) -> None:
+    env, seed = _env(mode), 3
     actor = make_learner(env, kind, seed=1).actor.eval()
     export_policy(actor, make_task(env, num_envs=1, seed=0, autoreset=False), tmp_path)
     ref = _torch_episode(actor, env, seed)
@@ -54,9 +57,11 @@ def test_deploy_on_simhand_reproduces_torch_episode(tmp_path: Path, kind: str) -
     loop = ControlLoop(Policy.load(tmp_path), hand, goal=hand.goal, realtime=False)
     loop.reset()
     records = []
-    stats = loop.run(STEPS, on_step=records.append)
+    steps = len(ref["actions"])
+    assert steps >= 30, "the reference episode is too short to compare"
+    stats = loop.run(steps, on_step=records.append)
 
-    assert stats.held == 0 and stats.sent == STEPS and stats.clamped_steps == 0
+    assert stats.held == 0 and stats.sent == steps and stats.clamped_steps == 0
     obs = np.array([r.obs[0] for r in records])
     actions = np.array([r.action for r in records])
     np.testing.assert_allclose(obs, ref["obs"], atol=1e-5, rtol=0)  # the same observation layout
@@ -64,6 +69,7 @@ def test_deploy_on_simhand_reproduces_torch_episode(tmp_path: Path, kind: str) -
     assert np.abs(ref["actions"]).max() > 0.5, "the policy barely acts: the test would prove little"
     assert ref["successes"] >= 2, "no successes to compare: widen the tolerance"
     assert hand.successes == ref["successes"]
+    assert hand.dropped == ref["dropped"]
     # The actuator targets the loop sent are the ones the task computed for the same actions.
     task = make_task(env, num_envs=1, seed=seed, autoreset=False)
     task.reset()
