@@ -255,6 +255,9 @@ class TrainConfig:
     stop_at_successes: float | None = None
     # Stop after this many seconds of wall time (None = off).
     max_wall_s: float | None = None
+    # Render one short episode of the current policy every N iterations, in a Ray actor of its
+    # own (videos/iter_<k>.mp4 in the run dir, and wandb); 0 = off (dexrl.distributed.video).
+    video_every: int = 0
 
 
 def validate_train_config(cfg: TrainConfig) -> None:
@@ -269,6 +272,8 @@ def validate_train_config(cfg: TrainConfig) -> None:
             raise ValueError(f"train.{key} must be >= 1 (got {getattr(cfg, key)})")
     if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
         raise ValueError(f"train.device must be 'auto', 'cpu' or 'cuda[:K]' (got '{cfg.device}')")
+    if cfg.video_every < 0:
+        raise ValueError(f"train.video_every must be >= 0 (0 = no videos; got {cfg.video_every})")
 
 
 def structured(cls: type, values: Any, source: str) -> Any:

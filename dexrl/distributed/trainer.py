@@ -25,6 +25,7 @@ from dexrl.checkpoint import load_checkpoint, save_checkpoint
 from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
 from dexrl.distributed.adr_actor import make_adr_components
 from dexrl.distributed.metrics_log import MetricsLog
+from dexrl.distributed.video import VideoRecorder
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
 from dexrl.frontdoor import run_config_record
@@ -115,6 +116,9 @@ class Trainer:
         self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None)
         for name, reason in self.adr_dropped.items():
             self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
+        # train.video_every: renders in an actor of its own, fed the broadcast weights (collect).
+        self.video = (VideoRecorder(env, model, ppo.obs_clip, train.video_every, self.run_dir, self.log.warn)
+                      if train.video_every else None)  # fmt: skip
         self._pending: dict[int, Any] | None = None
         self._restarting: set[int] = set()
 
@@ -168,6 +172,8 @@ class Trainer:
     def collect(self) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         """One iteration's rollouts (with the current weights, or one iteration behind)."""
         weights_ref = ray.put(self.learner.actor_state())  # one put, every worker reads it
+        if self.video is not None:  # never waits: a finished video is saved, a due one started
+            self.video.maybe_start(int(self.counters["iteration"]), weights_ref)
         if not self.train.policy_lag:
             return self._gather(self._launch(weights_ref))
         if self._pending is None:
@@ -196,6 +202,9 @@ class Trainer:
                 if actor is not None:
                     ray.kill(actor)
             self.workers, self.adr_actor = [], None
+            if self.video is not None:
+                self.video.close()
+                self.video = None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> dict[str, Any]:
@@ -228,6 +237,8 @@ class Trainer:
         finally:
             self.counters["wall_time_s"] = time.perf_counter() - t_start
             self.save()
+            if self.video is not None:  # the last video in flight, before the log closes
+                self.video.finish()
             self.log.close()
             torch.set_num_threads(threads_before)
         return last

@@ -9,14 +9,15 @@ import pytest
 
 @pytest.fixture(scope="session")
 def reach_run(ray_session, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """A run directory written by the real Trainer: checkpoints/latest + config.resolved.yaml."""
+    """A run directory written by the real Trainer: checkpoints/latest + config.resolved.yaml,
+    and (train.video_every=1) the video of iteration 1 in videos/."""
     from omegaconf import OmegaConf
 
     from dexrl.distributed.trainer import Trainer
     from dexrl.frontdoor import compose, typed_configs
 
     overrides = ["env=reach", "logger=none", "train.num_workers=2", "train.envs_per_worker=4",
-                 "train.horizon=8", "train.total_env_steps=128"]  # fmt: skip
+                 "train.horizon=8", "train.total_env_steps=128", "train.video_every=1"]  # fmt: skip
     c = typed_configs(compose(overrides, "train").plain())
     run_dir = tmp_path_factory.mktemp("reach_run")
     (run_dir / "config.resolved.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(c.plain)))
