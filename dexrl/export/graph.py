@@ -15,6 +15,7 @@ feed the previous step's `*_out`.
 
 from __future__ import annotations
 
+import copy
 import io
 import warnings
 
@@ -63,7 +64,7 @@ def state_names(actor: GaussianActor) -> tuple[tuple[str, str], ...]:
 
 def export_actor(actor: GaussianActor) -> bytes:
     """Serialize `actor` (on CPU, eval mode) as an ONNX model with a dynamic batch axis."""
-    actor = actor.cpu().eval()
+    actor = copy.deepcopy(actor).cpu().eval()  # a copy: the caller's actor stays on its device
     obs = torch.zeros(1, actor.obs_dim)
     module: nn.Module
     if isinstance(actor, LSTMActor):

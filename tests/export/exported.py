@@ -37,9 +37,11 @@ def make_learner(env: EnvConfig, kind: str, seed: int = 0) -> PPOLearner:
         obs.append(task.step(rng.uniform(-1, 1, (8, task.action_dim))).obs)
     learner.obs_rms.update(np.concatenate(obs))
     learner.actor.obs_normalizer.set_stats(learner.obs_rms)
+    generator = torch.Generator().manual_seed(seed)  # the same policy whatever ran before
     with torch.no_grad():
-        learner.actor.mean_head.weight.mul_(30.0)
-        learner.actor.mean_head.bias.uniform_(-0.3, 0.3)
+        head = learner.actor.mean_head
+        head.weight.mul_(30.0)
+        head.bias.copy_(0.6 * torch.rand(head.bias.shape, generator=generator) - 0.3)
     return learner
 
 

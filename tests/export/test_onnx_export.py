@@ -155,3 +155,12 @@ def test_export_refuses_a_policy_of_another_env(tmp_path: Path) -> None:
     reach = make_task(env_config("reach"), num_envs=1, seed=0, autoreset=False)
     with pytest.raises(ValueError, match="env reach has"):
         export_policy(actor, reach, tmp_path)
+
+
+def test_an_observation_part_without_a_real_hand_source_is_refused() -> None:
+    """face_turn observes which face is turning ('face'), which no HandController provides yet."""
+    from dexrl.export.manifest import observation_section
+
+    task = make_task(env_config("face_turn"), num_envs=1, seed=0, autoreset=False)
+    with pytest.raises(ValueError, match="observation part 'face' has no known source"):
+        observation_section(task)
