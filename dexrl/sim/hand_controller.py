@@ -24,7 +24,6 @@ class SimHand:
 
     def __init__(self, env: EnvConfig, seed: int = 0) -> None:
         self.task = make_task(env, num_envs=1, seed=seed, autoreset=False)
-        self.timestamp = time.monotonic()
         self.successes = 0
         self.dropped = False
         self.steps = 0
@@ -33,14 +32,13 @@ class SimHand:
         """A new episode (ready pose, new object pose and goal), as the task's reset does."""
         self.task.reset_env(0)
         self.successes, self.dropped, self.steps = 0, False, 0
-        self.timestamp = time.monotonic()
 
     # ------------------------------------------------------------------ HandController
     def read(self) -> SensorReading:
         t = self.task
         cube = t.ids.cube_qpos_adr
         return SensorReading(
-            timestamp=self.timestamp,
+            timestamp=time.monotonic(),  # sampled now, as a live sensor is
             joint_pos=t.hand_qpos()[0].copy(),
             palm_pos=t.site_pos[0, 0].copy(),
             fingertip_pos=t.site_pos[0, 1:].copy(),
@@ -55,7 +53,6 @@ class SimHand:
         t.sim.step(t.targets)
         t.refresh()
         self.steps += 1
-        self.timestamp = time.monotonic()
         self._referee()
 
     # ------------------------------------------------------------------ the simulator's side

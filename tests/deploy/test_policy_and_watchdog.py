@@ -205,3 +205,30 @@ def test_targets_stay_within_limits_and_the_change_limit(exported: Path) -> None
     lo, hi = np.array(loop.policy.manifest["actuators"]["ctrl_limits"]).T
     assert (targets >= lo).all() and (targets <= hi).all()
     assert stats.clamped_steps >= 10 and stats.held == 0
+
+
+def test_an_old_reading_is_stale_in_real_time(exported: Path) -> None:
+    """A driver whose readings advance but lag behind (a stalled camera thread): each is newer
+    than the last one used, yet a period old -- stale by age, not by repetition."""
+    sim = SimHand(env_config("cube_rotate_z"), seed=1)
+    sim.reset()
+
+    class Lagging(FaultyHand):
+        stamp = 0.0
+
+        def read(self) -> SensorReading | None:
+            from dataclasses import replace
+
+            r = super().read()
+            assert r is not None
+            if self.reads - 1 in (3, 4):  # a microsecond after the previous reading's time
+                r = replace(r, timestamp=self.stamp + 1e-6)
+            self.stamp = r.timestamp
+            return r
+
+    hand = Lagging(sim)
+    loop, _ = _loop(exported, hand, realtime=True, stale_after_s=0.05)  # the period is 0.08 s
+    records: list[Any] = []
+    stats = loop.run(6, on_step=records.append)
+    _check_held(records, {2, 3}, "stale_readings", hand)
+    assert stats.stale_readings == 2 and stats.sent == 4
