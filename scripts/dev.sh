@@ -34,6 +34,15 @@ setup() {
         || echo "[dexrl] warning: could not install libosmesa6; rendering tests will fail"
     fi
   fi
+  # The viewer test (tests/scripts/test_view.py) opens a real window on a virtual X server and
+  # takes a screenshot: Xvfb (xvfb) and xwd (x11-apps); installed the same way when missing.
+  if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "[dexrl] installing xvfb and x11-apps for the viewer test"
+      (apt-get install -y -q xvfb x11-apps >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q xvfb x11-apps >/dev/null 2>&1)) \
+        || echo "[dexrl] warning: could not install xvfb; the viewer window test will be skipped"
+    fi
+  fi
 }
 
 cmd="${1:-}"
