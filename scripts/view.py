@@ -63,11 +63,6 @@ def build_session(argv: list[str]) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(f"seconds must be >= 0 (got {args['seconds']})")
     run = load_run(args["checkpoint"]) if args["checkpoint"] else None
     env = (restore_configs(composed, run, nodes=("env",)) if run else typed_configs(composed.plain())).env
-    reason = no_display_reason()
-    if reason:
-        target = f"checkpoint={args['checkpoint']}" if run else "checkpoint=<run dir>"
-        raise _NoDisplay(f"view: {reason}, the viewer needs a window; render a video instead: "
-                         f"python scripts/evaluate.py {target} video_episodes=2 (writes video.mp4)")  # fmt: skip
     from dexrl.eval.policy import CheckpointPolicy, RandomPolicy
     from dexrl.eval.viewer import ViewerSession
     from dexrl.tasks.registry import make_task
@@ -75,6 +70,12 @@ def build_session(argv: list[str]) -> tuple[Any, dict[str, Any]]:
     probe = make_task(env, num_envs=1, seed=0, autoreset=False)
     if run is not None:
         check_dims(run, probe.obs_dim, probe.action_dim, env.name)
+    reason = no_display_reason()
+    if reason:
+        target = f"checkpoint={args['checkpoint']}" if run else "checkpoint=<run dir>"
+        raise _NoDisplay(f"view: {reason}, the viewer needs a window; render a video instead: "
+                         f"python scripts/evaluate.py {target} video_episodes=2 (writes video.mp4)")  # fmt: skip
+    if run is not None:
         policy, name = CheckpointPolicy(run, probe.obs_dim, probe.action_dim), "checkpoint (mean action)"
     else:
         policy, name = RandomPolicy(probe.action_dim, args["seed"]), "random (no checkpoint)"
