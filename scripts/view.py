@@ -63,7 +63,7 @@ def build_session(argv: list[str]) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(f"seconds must be >= 0 (got {args['seconds']})")
     run = load_run(args["checkpoint"]) if args["checkpoint"] else None
     env = (restore_configs(composed, run, nodes=("env",)) if run else typed_configs(composed.plain())).env
-    from dexrl.eval.policy import CheckpointPolicy, RandomPolicy
+    from dexrl.eval.policy import CheckpointPolicy, Policy, RandomPolicy
     from dexrl.eval.viewer import ViewerSession
     from dexrl.tasks.registry import make_task
 
@@ -75,10 +75,9 @@ def build_session(argv: list[str]) -> tuple[Any, dict[str, Any]]:
         target = f"checkpoint={args['checkpoint']}" if run else "checkpoint=<run dir>"
         raise _NoDisplay(f"view: {reason}, the viewer needs a window; render a video instead: "
                          f"python scripts/evaluate.py {target} video_episodes=2 (writes video.mp4)")  # fmt: skip
-    if run is not None:
-        policy, name = CheckpointPolicy(run, probe.obs_dim, probe.action_dim), "checkpoint (mean action)"
-    else:
-        policy, name = RandomPolicy(probe.action_dim, args["seed"]), "random (no checkpoint)"
+    policy: Policy = (CheckpointPolicy(run, probe.obs_dim, probe.action_dim) if run is not None
+                      else RandomPolicy(probe.action_dim, args["seed"]))  # fmt: skip
+    name = "checkpoint (mean action)" if run is not None else "random (no checkpoint)"
     session = ViewerSession(env, policy, name, _adr_ranges(run, probe), seed=args["seed"])
     session.use_policy = args["policy"] == "policy"
     return session, args
