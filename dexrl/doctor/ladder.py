@@ -1,0 +1,1 @@
+"""Group 5, the ladder (placeholder until written below)."""
