@@ -198,12 +198,12 @@ def _finish(rec: EpisodeRecord, task: Any, i: int, info: Mapping[str, np.ndarray
     rec.length = int(task.step_count[i])
     rec.dropped = bool(info["dropped"][i])
     rec.unhealthy = bool(info["unhealthy"][i])
-    rec.end = _end_reason(task, i, info)
+    rec.end = end_reason(task, i, info)
     if "cube_solved" in info:
         rec.solve = solve_details(task, i, info)
 
 
-def _end_reason(task: Any, i: int, info: Mapping[str, np.ndarray]) -> str:
+def end_reason(task: Any, i: int, info: Mapping[str, np.ndarray]) -> str:
     """The first of the task's episode-ending conditions that holds (HandTask.step's order)."""
     cfg = task.cfg
     checks = (
@@ -229,7 +229,7 @@ def solve_details(task: Any, i: int, info: Mapping[str, np.ndarray]) -> dict[str
     if not solved:
         kind = "rotate" if int(info["subgoal_type"][i]) == ROTATE else "flip"
         details["failed_at"] = {"subgoal": index + 1, "of": total, "kind": kind,
-                                "reason": _end_reason(task, i, info)}  # fmt: skip
+                                "reason": end_reason(task, i, info)}  # fmt: skip
     return details
 
 

@@ -100,9 +100,9 @@ class ViewerSession:
         self.steps += 1
         self.total_successes += int(r.info["is_success"][0])
         if r.terminated[0] or r.truncated[0]:
-            from dexrl.eval.runner import _end_reason
+            from dexrl.eval.runner import end_reason
 
-            self.last_end = _end_reason(self.task, 0, r.info)
+            self.last_end = end_reason(self.task, 0, r.info)
             self._start_episode()
 
     def _start_episode(self) -> None:
