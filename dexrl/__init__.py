@@ -4,7 +4,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# Registering the gymnasium ids is cheap (no MuJoCo work happens until make()).
-from dexrl.tasks.registry import register_gymnasium_envs as _register
-
-_register()
+# Registering the gymnasium ids is cheap (no MuJoCo work happens until make()). A hand computer
+# that installs only the deploy runtime (numpy + onnxruntime, `dexrl.deploy`) has no gymnasium or
+# omegaconf: importing dexrl.deploy must not need them, so registration is skipped there.
+try:
+    from dexrl.tasks.registry import register_gymnasium_envs as _register
+except ImportError:  # pragma: no cover - exercised by the deploy-only install
+    pass
+else:
+    _register()
