@@ -30,7 +30,8 @@ def check_environment(setup: DoctorSetup) -> list[Check]:
     checks.extend(_actions_move_joints(env, setup.seed))
     checks.append(_control_state_observable(env, setup.seed))
     names, adr = _randomized_params(setup)
-    checks.append(_params_change_sim(env, adr, names, setup.seed))
+    hypothetical = setup.adr is None or setup.adr.mode == "none"
+    checks.append(_params_change_sim(env, adr, names, setup.seed, hypothetical))
     checks.append(_hard_limits_finite(env, adr, names, setup.seed))
     return checks
 
@@ -50,13 +51,14 @@ def _gym_checker(env: EnvConfig) -> Check:
             error = f"{type(err).__name__}: {err}"
         finally:
             gym_env.close()
-    notes = sorted({str(w.message).split(".")[0][:80] for w in caught})
+    notes = sorted({str(w.message).replace("\x1b[33m", "").replace("\x1b[0m", "").split(".")[0][:70] for w in caught})
     if error:
         return Check(GROUP, "gym_checker", "fail", error[:120], "no error",
                      "the gymnasium API contract is broken: see the message (spaces, reset/step signatures)")  # fmt: skip
-    return Check(GROUP, "gym_checker", grade(not notes, warn=True),
-                 f"{len(notes)} warnings" + (f": {notes[0]}" if notes else ""), "no error, no warning",
-                 "gymnasium warns: see the message")  # fmt: skip
+    # Warnings are reported, not graded: the checker warns about unbounded Box observations,
+    # which a normalized continuous observation is by design.
+    return Check(GROUP, "gym_checker", "pass", f"no error, {len(notes)} warnings" + (f": {notes[0]}" if notes else ""),
+                 "no error", "")  # fmt: skip
 
 
 def _determinism(env: EnvConfig, seed: int, steps: int = 30) -> Check:
@@ -242,23 +244,29 @@ def _randomized_task(env: EnvConfig, lambdas: list[dict[str, float]], names: lis
     return task
 
 
-def _params_change_sim(env: EnvConfig, adr: Any, names: list[str], seed: int, steps: int = 10) -> Check:
-    """For each parameter: env 0 calibrated, env 1 at the parameter's outer hard limit; same seed
-    and actions. The trajectories (joint state and observations) must differ."""
+def _params_change_sim(
+    env: EnvConfig, adr: Any, names: list[str], seed: int, hypothetical: bool, steps: int = 10
+) -> Check:
+    """For each parameter: env 0 calibrated, the others at the parameter's hard limits (each
+    non-zero side); same seed and actions. The trajectories (joint state, observations) must differ."""
     inert = []
     for name in names:
-        side = 1 if _limit(adr, name, 1) != 0 else -1
-        task = _randomized_task(env, [{name: 0.0}, {name: _limit(adr, name, side)}], [name], seed)
+        sides = [_limit(adr, name, side) for side in (1, -1) if _limit(adr, name, side) != 0]
+        task = _randomized_task(env, [{name: 0.0}] + [{name: lam} for lam in sides], [name], seed)
         rng = np.random.default_rng(seed)
         gap = 0.0
         for _ in range(steps):
-            r = task.step(np.repeat(rng.uniform(-1, 1, (1, task.action_dim)), 2, axis=0))
-            gap = max(gap, float(np.abs(task.qpos[1] - task.qpos[0]).max()), float(np.abs(r.obs[1] - r.obs[0]).max()))
+            # Full-scale actions (random signs): they drive the actuators toward their force limits.
+            r = task.step(np.repeat(rng.choice([-1.0, 1.0], (1, task.action_dim)), task.num_envs, axis=0))
+            gap = max(gap, float(np.abs(task.qpos[1:] - task.qpos[0]).max()), float(np.abs(r.obs[1:] - r.obs[0]).max()))
         if gap < 1e-9:
             inert.append(name)
-    return Check(GROUP, "adr_params_change_sim", grade(not inert),
+    # With adr=none the parameters are those adr=auto would randomize: an inert one is a warning
+    # (it would only inflate the ADR entropy); in a run that randomizes it, a failure.
+    return Check(GROUP, "adr_params_change_sim", grade(not inert, warn=hypothetical),
                  f"{len(names) - len(inert)}/{len(names)} change it" + (f"; inert: {', '.join(inert)}" if inert else ""),
-                 "every randomized parameter", "a randomized parameter changes nothing: its apply function writes a field the simulation does not read")  # fmt: skip
+                 "every randomized parameter" + (" (adr=auto's, as adr=none)" if hypothetical else ""),
+                 "a randomized parameter changes nothing here (a field the simulation does not read, or no contact/load on this task): disable it for this task")  # fmt: skip
 
 
 def _hard_limits_finite(env: EnvConfig, adr: Any, names: list[str], seed: int, steps: int = 1000) -> Check:

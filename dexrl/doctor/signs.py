@@ -34,7 +34,8 @@ def check_signs(fresh: PPOLearner, first: Rollout, warmed: PPOLearner, second: R
     checks.extend(_normalized_obs(warmed, second))
     prepared = prepare(clone_learner(warmed), second.batch)
     checks.extend(_reward_scales(second, prepared))
-    checks.append(_advantage_signal(clone_learner(warmed), second))
+    # On the untrained policy's batch: the signal a run starts from, whatever the update does.
+    checks.append(_advantage_signal(clone_learner(fresh), first))
     checks.extend(_update_checks(clone_learner(warmed), second))
     return checks
 
@@ -90,11 +91,12 @@ def _surrogate_first_step(learner: PPOLearner, second: Rollout) -> Check:
                  "the update makes the policy worse on its own batch: a flipped sign in the policy loss")  # fmt: skip
 
 
-NORM_MEAN_MAX = 1.0
+NORM_MEAN_MAX = 2.0
 NORM_STD_RANGE = (0.3, 3.0)
 """A fresh rollout through the normalizer fitted on the previous one: per-dimension |mean| and
-std of a healthy dimension (measured on clean runs: |mean| <= 0.6, std 0.5-1.6 per dimension;
-targets and fingertips drift between the two rollouts as the policy changes)."""
+std of a healthy dimension. Measured on a clean reach run (2,048 samples): max |mean| 1.08 (a
+wrist joint drifting as the policy changed), std 1.0-2.2. Unnormalized, the positions (m) have
+std ~0.01-0.03 and fail the std bound."""
 
 
 def _normalized_obs(warmed: PPOLearner, second: Rollout) -> list[Check]:
@@ -153,11 +155,14 @@ def _reward_scales(second: Rollout, prepared: Prepared) -> list[Check]:
     ]  # fmt: skip
 
 
-ADV_RATIO_PASS = 1.5
-ADV_RATIO_WARN = 1.15
+ADV_RATIO_PASS = 1.15
+ADV_RATIO_WARN = 1.05
 """||grad(real advantages)|| / mean ||grad(shuffled advantages)||. Shuffling keeps the advantage
-values but breaks their pairing with the actions, so the shuffled gradient is pure noise of the
-batch size. Measured on the default reach batch (2,048 samples): 3-5; on 256 samples ~1.6."""
+values but breaks their pairing with the actions, so the shuffled gradient is pure noise of this
+batch size: with signal s and noise n, the ratio is sqrt(1 + |s|^2/|n|^2). 1.15 means |s| is
+about half of |n|; 1.05 a third. Measured on the untrained policy's first batch of reach; see
+the README table (after one update, 2,048 samples: 1.27 -- a healthy PPO gradient is mostly noise
+per update)."""
 
 
 def _advantage_signal(learner: PPOLearner, second: Rollout, shuffles: int = 4) -> Check:

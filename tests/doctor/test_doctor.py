@@ -1,0 +1,187 @@
+"""The doctor against known bugs: each bug is injected into the real library code with pytest's
+monkeypatch (test-only: no flag or config a user could set), and the doctor must fail the check
+that names it and nothing else; a clean config must fail nothing on every task."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dexrl.doctor import DoctorSetup, run_doctor
+from dexrl.doctor.report import Check
+from dexrl.frontdoor import compose, typed_configs
+
+ROOT = Path(__file__).resolve().parents[2]
+# Small sizes (2 x 32 envs x 16 steps = 1,024 samples): the doctor's bars must hold at these too.
+SMALL = ["train.num_workers=2", "train.envs_per_worker=32", "train.horizon=16"]
+
+
+def setup_for(env: str, *extra: str) -> DoctorSetup:
+    c = typed_configs(compose([f"env={env}", *SMALL, *extra], "doctor").plain())
+    return DoctorSetup(c.env, c.model, c.algo, c.train, c.adr, c.ray, c.seed)
+
+
+def failures(checks: list[Check]) -> set[tuple[str, str]]:
+    return {(c.group, c.name) for c in checks if c.status == "fail"}
+
+
+def test_clean_reach_fails_nothing() -> None:
+    checks = run_doctor(setup_for("reach"), ("overfit", "signs", "env"))
+    assert failures(checks) == set(), [c for c in checks if c.status == "fail"]
+    names = {c.name for c in checks}
+    assert {"value_fit", "kl_controller", "advantage_signal", "control_state_observable"} <= names
+
+
+@pytest.mark.parametrize("env", ["cube_rotate_z", "cube_rotate", "face_turn"])
+def test_clean_cube_tasks_fail_nothing(env: str) -> None:
+    checks = run_doctor(setup_for(env), ("overfit", "signs", "env"))
+    assert failures(checks) == set(), [c for c in checks if c.status == "fail"]
+
+
+def test_runs_group_with_real_workers(ray_session) -> None:  # type: ignore[no-untyped-def]
+    checks = run_doctor(setup_for("reach", "train.envs_per_worker=4", "train.horizon=8"), ("runs",))
+    assert [c.status for c in checks] == ["pass"] * 5, checks
+    assert {c.name for c in checks} >= {"ppo_iteration", "checkpoint_round_trip"}
+
+
+# ---------------------------------------------------------------------------- injected bugs
+
+
+def _flip_policy_loss(mp: pytest.MonkeyPatch) -> None:
+    import dexrl.rl.learner as learner
+
+    real = learner.policy_loss
+
+    def flipped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loss, clip_fraction, kl = real(*args, **kwargs)
+        return -loss, clip_fraction, kl
+
+    mp.setattr(learner, "policy_loss", flipped)
+
+
+def _squash_twice(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.tasks.base import HandTask
+
+    real = HandTask.apply_actions
+    mp.setattr(HandTask, "apply_actions", lambda self, a: real(self, np.tanh(a)))  # tanh, then the clip
+
+
+def _unnormalized_obs(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.rl.normalizer import ObservationNormalizer
+
+    mp.setattr(ObservationNormalizer, "set_stats", lambda self, rms: None)
+
+
+def _reward_wrong_sign(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.tasks.base import HandTask
+
+    real = HandTask.step
+
+    def step(self, actions):  # type: ignore[no-untyped-def]
+        result = real(self, actions)
+        result.reward = -result.reward
+        return result
+
+    mp.setattr(HandTask, "step", step)
+
+
+def _frozen_action_dim(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.tasks.base import HandTask
+
+    real = HandTask.apply_actions
+
+    def apply(self, actions):  # type: ignore[no-untyped-def]
+        actions = actions.copy()
+        actions[:, 3] = 0.0
+        real(self, actions)
+
+    mp.setattr(HandTask, "apply_actions", apply)
+
+
+def _detached_value_head(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.rl.networks import Critic
+
+    real = Critic.forward
+    mp.setattr(Critic, "forward", lambda self, obs: real(self, obs).detach())
+
+
+def _kl_against_wrong_policy(mp: pytest.MonkeyPatch) -> None:
+    """The controller's KL measured between consecutive epochs (the policy before this epoch)
+    instead of against the behaviour policy that collected the batch."""
+    from dexrl.rl.learner import PPOLearner
+    from dexrl.rl.losses import gaussian_kl
+
+    @torch.no_grad()
+    def batch_kl(self, sequences, hidden0):  # type: ignore[no-untyped-def]
+        mean, _ = self.actor(sequences["obs"], hidden0 or None, sequences["episode_starts"])
+        std = self.actor.log_std.exp()
+        previous = getattr(self, "_previous_mean", None)
+        if previous is None or previous.shape != mean.shape:
+            previous = sequences["mean_old"]
+        self._previous_mean = mean
+        return gaussian_kl(previous, std.expand_as(mean), mean, std).mean().item()
+
+    mp.setattr(PPOLearner, "batch_kl", batch_kl)
+
+
+def _targets_not_observed(mp: pytest.MonkeyPatch) -> None:
+    from dexrl.tasks.base import HandTask
+
+    real = HandTask._proprioception_terms
+
+    def terms(self):  # type: ignore[no-untyped-def]
+        return [(p, v) for p, v in real(self) if p.name not in ("joint_targets", "smoothed_action")]
+
+    mp.setattr(HandTask, "_proprioception_terms", terms)
+
+
+BUGS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, ...], set[tuple[str, str]]]] = [
+    ("flipped_loss_sign", _flip_policy_loss, ("overfit", "signs"), {("signs", "surrogate_first_step")}),
+    ("action_squashed_twice", _squash_twice, ("signs", "env"), {("signs", "actions_at_clip")}),
+    ("unnormalized_obs", _unnormalized_obs, ("overfit", "signs"), {("signs", "obs_normalized")}),
+    ("reward_wrong_sign", _reward_wrong_sign, ("signs", "env"), {("env", "reward_sign")}),
+    ("frozen_action_dim", _frozen_action_dim, ("signs", "env"), {("env", "actions_move_joints")}),
+    ("detached_value_head", _detached_value_head, ("overfit", "signs"), {("overfit", "value_fit")}),
+    ("kl_wrong_policy", _kl_against_wrong_policy, ("overfit", "signs"), {("signs", "kl_controller")}),
+    ("targets_not_observed", _targets_not_observed, ("signs", "env"), {("env", "control_state_observable")}),
+]
+
+
+@pytest.mark.parametrize(("bug", "inject", "groups", "expected"), BUGS, ids=[b[0] for b in BUGS])
+def test_injected_bug_fails_its_check_only(
+    monkeypatch: pytest.MonkeyPatch,
+    bug: str,
+    inject: Callable[[pytest.MonkeyPatch], None],
+    groups: tuple[str, ...],
+    expected: set[tuple[str, str]],
+) -> None:
+    inject(monkeypatch)
+    checks = run_doctor(setup_for("reach"), groups)
+    assert failures(checks) == expected, [c for c in checks if c.status == "fail"]
+
+
+# ---------------------------------------------------------------------------- the script
+
+
+def test_script_only_json_and_exit_status(tmp_path: Path) -> None:
+    """`--only overfit --json`: a table, then one JSON object on the last line; exit 0."""
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", *SMALL,
+                          "--only", "overfit", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["ok"] and {c["group"] for c in report["checks"]} == {"overfit"}
+    assert "value_fit" in out.stdout and "PASS" in out.stdout
+
+
+def test_script_rejects_a_bad_group_in_one_line(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", "--only", "bogus"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "bogus" in out.stderr
