@@ -241,7 +241,7 @@ class TrainConfig:
     # Envs stepped together by each worker.
     envs_per_worker: int = 64
     # Steps per env per rollout (T). Samples per iteration = workers x envs x horizon.
-    horizon: int = 16
+    horizon: int = 64
     # Learner device: "auto" (cuda when available), "cpu", "cuda".
     device: str = "auto"
     # Collect the next rollout with the previous weights while the learner trains (1-step lag).

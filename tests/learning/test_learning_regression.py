@@ -61,27 +61,35 @@ def _late(rows: list[dict], key: str, n: int = 10) -> float:
 
 
 def test_reach_reaches_success_threshold(ray_session, tmp_path: Path) -> None:
-    # The small problem of the reach task: targets within 30% of the joint ranges (1 cm tolerance).
+    # The small problem of the reach task (experiment=reach_fast): targets within 30% of the joint
+    # ranges, every fingertip within 1 cm. Goals already met are never drawn, yet a random walk
+    # can end within 1 cm of a target now and then (1 of 64 episodes measured).
     env = load_env_config("reach", {"reach_target_range": 0.3})
-    random_policy = run_episodes(env, None, episodes=64, num_envs=16)
-    assert random_policy["success_rate"] == 0.0
-    rows, actor = _train(env, 300_000, tmp_path)
+    random_policy = run_episodes(env, None, episodes=64, num_envs=16, seed=123)
+    assert random_policy["success_rate"] <= 0.05
+    rows, actor = _train(env, 300_000, tmp_path)  # experiment=reach_fast
     trained = _evaluate(env, actor, episodes=64)
     print(f"reach: random {random_policy}, trained {trained}, late training success_rate "
-          f"{_late(rows, 'success_rate'):.3f}")
-    # Seeds 0 / 1 / 2 with the defaults (300k steps, 2 workers x 64 envs x 16 steps): 0.39 /
-    # 0.00 / 0.16 (README "Learning regression"); the random policy never succeeds.
-    assert trained["success_rate"] >= 0.15, trained
+          f"{_late(rows, 'success_rate', 3):.3f}")
+    # Seeds 0 / 1 / 2 with the defaults (300k steps, 2 workers x 64 envs x 64 steps): see README
+    # "Learning regression" (every seed >= 0.8; before issue 9: 0.39 / 0.00 / 0.16).
+    assert trained["success_rate"] >= 0.7, trained
+    assert trained["consecutive_successes_median"] >= 2, trained
+    # The controller kept each update near desired_kl (0.016): within its band [0.008, 0.032]
+    # on most updates, and the policy's std moved.
+    kls = [r["kl_end"] for r in rows]
+    assert np.median(kls) <= 0.032, kls
 
 
 def test_cube_rotate_z_improves_over_random_policy(ray_session, tmp_path: Path) -> None:
     env = load_env_config("cube_rotate_z")
-    random_policy = run_episodes(env, None, episodes=128, num_envs=16)
+    random_policy = run_episodes(env, None, episodes=128, num_envs=16, seed=123)
     rows, actor = _train(env, 300_000, tmp_path)
     trained = _evaluate(env, actor, episodes=128)
     print(f"cube_rotate_z: random {random_policy}, trained {trained}, late training return "
-          f"{_late(rows, 'episode_return_mean'):.3f}")
-    # Seed 0 with the defaults (300k steps): 1.64 against the random policy's 1.00 (the earlier
-    # 16 envs x 64 steps: 1.80).
-    assert trained["return_mean"] >= 1.4 * random_policy["return_mean"], (trained, random_policy)
-    assert trained["success_rate"] > random_policy["success_rate"], (trained, random_policy)
+          f"{_late(rows, 'episode_return_mean', 3):.3f}")
+    # Seed 0 (300k steps, README "Learning regression"): return 0.73 and success rate 0.086 against
+    # the random policy's -0.09 and 0.016 (goals already met are no longer drawn, so the random
+    # policy's return is ~0, not the 1.00 it had from free successes: a ratio means nothing).
+    assert trained["return_mean"] >= random_policy["return_mean"] + 0.3, (trained, random_policy)
+    assert trained["success_rate"] >= 2 * random_policy["success_rate"], (trained, random_policy)

@@ -1,0 +1,37 @@
+"""scripts/bench_learning.py as a real subprocess, shrunk to one tiny run of each trainer: the JSON
+summary, learning.json (curves on both axes) and the PNG it writes are what README quotes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_bench_learning_writes_curves_plot_and_summary(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_learning.py"), "--env", "reach",
+           "--steps", "512", "--seeds", "3", "--sb3", "--eval-episodes", "4", "--out", str(tmp_path),
+           "--set", "train.envs_per_worker=4", "--set", "train.horizon=16",
+           "--set", "algo.minibatches=2", "--json"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=420, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["env"] == "reach" and summary["steps"] == 512
+    for algo in ("dexrl", "sb3"):
+        assert len(summary[f"{algo}_success_rate"]) == 1
+        assert 0.0 <= summary[f"{algo}_success_rate"][0] <= 1.0
+    full = json.loads((tmp_path / "learning.json").read_text())
+    dexrl_curve = full["dexrl"][0]["curve"]
+    # 512 steps of 2 workers x 4 envs x 16 steps = 4 iterations, one curve point each.
+    assert [p["env_steps"] for p in dexrl_curve] == [128, 256, 384, 512]
+    assert all(p["wall_time_s"] > 0 for p in dexrl_curve)
+    assert (tmp_path / "learning.png").stat().st_size > 10_000
+    bad = subprocess.run([*cmd[:2], "--set", "horizon=3"], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)  # fmt: skip
+    assert bad.returncode != 0 and "expected algo.<key>=<value>" in bad.stderr
