@@ -104,6 +104,15 @@ class EnvConfig:
     # cube_solve: random moves in a scramble, or a fixed scramble in standard notation.
     scramble_moves: int = 25
     scramble: str = ""
+    # cube_solve: seconds to search for a cheaper subgoal plan at reset (0: Kociemba's first
+    # solution); plan cost = flips * plan_flip_cost + quarter turns * plan_rotate_cost;
+    # plan_max_calls > 0: that many Kociemba calls and no more (the same plan on every run);
+    # plan_clock: what plan_budget_s counts, "wall" or "cpu" seconds (Linux).
+    plan_budget_s: float = 0.0
+    plan_max_calls: int = 0
+    plan_clock: str = "wall"
+    plan_flip_cost: float = 2.0
+    plan_rotate_cost: float = 1.0
     # ADR thresholds of this task, successes per episode (dexrl.adr.randomizer.config_for_task):
     # a boundary widens at a mean >= high and narrows at <= low; adr.threshold_* override them.
     adr_threshold_low: float = 10.0  # [R] Table 15
@@ -187,6 +196,10 @@ def validate_env_config(cfg: EnvConfig) -> None:
         (cfg.face_tolerance > 0, f"env.face_tolerance must be > 0 (got {cfg.face_tolerance})"),
         (0 <= cfg.rotate_probability <= 1, f"env.rotate_probability must be in [0, 1] (got {cfg.rotate_probability})"),
         (cfg.scramble_moves >= 0, f"env.scramble_moves must be >= 0 (got {cfg.scramble_moves})"),
+        (cfg.plan_budget_s >= 0, f"env.plan_budget_s must be >= 0 (got {cfg.plan_budget_s})"),
+        (cfg.plan_max_calls >= 0, f"env.plan_max_calls must be >= 0 (got {cfg.plan_max_calls})"),
+        (cfg.plan_clock in ("wall", "cpu"), f"env.plan_clock must be 'wall' or 'cpu' (got '{cfg.plan_clock}')"),
+        (cfg.plan_flip_cost > 0 and cfg.plan_rotate_cost > 0, "env.plan_flip_cost and env.plan_rotate_cost must be > 0"),
         (0 <= cfg.adr_threshold_low < cfg.adr_threshold_high, f"env.adr_threshold_low must be >= 0 and below env.adr_threshold_high (got {cfg.adr_threshold_low}, {cfg.adr_threshold_high})"),
     ]
     for ok, message in checks:

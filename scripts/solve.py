@@ -2,12 +2,18 @@
 
 Usage:
     python scripts/solve.py "<54 facelets in URFDLB order>"
-    python scripts/solve.py --scramble "R U R' U'"
+    python scripts/solve.py --scramble "R U R' U'" [--budget-s 3] [--up U]
+
+The planner (`dexrl.solver.CubePlanner`) looks for the cheapest plan within `--budget-s`
+seconds (cost = flips x flip cost + quarter turns x rotate cost; `--budget-s 0` is kociemba's
+first answer, as before). Without `--up` it also chooses which face starts on top.
 
 Prints readable lines, then ONE JSON object as the last line:
-    {"facelets": ..., "moves": [...], "subgoals": [...], "rotations": n, "flips": m, ...}
+    {"facelets": ..., "moves": [...], "subgoals": [...], "rotations": n, "flips": m,
+     "cost": c, "search_time_s": t, "kociemba": {...first answer's counts...}, ...}
 so other programs can read `lines[-1]`. Invalid input exits non-zero (1 for a bad
-cube or move, 2 for bad arguments) with a one-line `error: ...` on stderr. A small argparse CLI rather than Hydra: it has no config to compose.
+cube or move, 2 for bad arguments) with a one-line `error: ...` on stderr. A small argparse CLI
+rather than Hydra: it has no config to compose.
 """
 
 from __future__ import annotations
@@ -19,14 +25,15 @@ from typing import NoReturn
 
 from dexrl.solver import (
     CubeOrientation,
+    CubePlanner,
     CubeState,
     FlipSubgoal,
     InvalidCubeError,
+    Plan,
+    PlannerSettings,
     SolverError,
-    count_subgoals,
+    cube_from_facelets,
     format_moves,
-    plan_subgoals,
-    solve,
 )
 
 
@@ -38,19 +45,40 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = PlannerSettings()
     parser = _OneLineErrorParser(description="Solve a Rubik's cube and print the subgoal plan.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("facelets", nargs="?", help="54 facelets, URFDLB order (kociemba)")
     source.add_argument("--scramble", help="moves applied to a solved cube, e.g. \"R U R' U'\"")
-    parser.add_argument("--up", default="U", help="cube face on top at the start (default U)")
     parser.add_argument(
-        "--toward-y", default=None, help="cube face towards world +y at the start (default: any)"
+        "--up", default=None, help="cube face on top at the start (default: the planner chooses)"
     )
+    parser.add_argument(
+        "--toward-y", default=None, help="cube face towards world +y at the start (needs --up)"
+    )
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=defaults.budget_s,
+        help=f"seconds to search for a cheaper plan (default {defaults.budget_s}; 0: kociemba's "
+        "first answer)",
+    )
+    parser.add_argument("--flip-cost", type=float, default=defaults.flip_cost)
+    parser.add_argument("--rotate-cost", type=float, default=defaults.rotate_cost)
+    parser.add_argument(
+        "--half-turn-cost", type=float, default=None, help="default: two quarter turns"
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="search order")
     return parser.parse_args(argv)
 
 
-def _start_orientation(up: str, toward_y: str | None) -> CubeOrientation:
-    """The starting pose; without --toward-y the first pose with `up` on top is used."""
+def _start_orientation(up: str | None, toward_y: str | None) -> CubeOrientation | None:
+    """The starting pose; None (planner's choice) without --up; without --toward-y the first
+    pose with `up` on top is used."""
+    if up is None:
+        if toward_y is not None:
+            raise ValueError("--toward-y needs --up")
+        return None
     if toward_y is not None:
         return CubeOrientation.from_faces(up, toward_y)
     if up == "U":
@@ -63,34 +91,71 @@ def _start_orientation(up: str, toward_y: str | None) -> CubeOrientation:
     raise ValueError(f"--up must be one of U R F D L B, got {up!r}")
 
 
+def _counts(plan: Plan) -> dict[str, object]:
+    return {
+        "num_moves": len(plan.moves),
+        "rotations": plan.rotations,
+        "flips": plan.flips,
+        "num_subgoals": plan.num_subgoals,
+        "cost": plan.cost,
+    }
+
+
 def run(argv: list[str] | None = None) -> dict[str, object]:
-    """Parse arguments, solve, plan; print the report and return the JSON object."""
+    """Parse arguments, plan; print the report and return the JSON object."""
     args = _parse_args(argv)
     if args.scramble is not None:
         cube = CubeState.solved().apply(args.scramble)
-        print(f"scramble: {args.scramble}")
     else:
-        cube = CubeState.from_facelets(args.facelets.strip())
-    orientation = _start_orientation(args.up, args.toward_y)
-    moves = solve(cube)
-    subgoals = plan_subgoals(moves, orientation)
-    counts = count_subgoals(subgoals)
+        cube = cube_from_facelets(args.facelets.strip())
+    start = _start_orientation(args.up, args.toward_y)
+    settings = PlannerSettings(
+        budget_s=args.budget_s,
+        flip_cost=args.flip_cost,
+        rotate_cost=args.rotate_cost,
+        half_turn_cost=args.half_turn_cost,
+        seed=args.seed,
+    )
+    if args.scramble is not None:  # printed once the input is known to be good
+        print(f"scramble: {args.scramble}")
+    with CubePlanner(settings) as planner:
+        first = planner.plan(cube, start, budget_s=0)
+        plan = planner.plan(cube, start)
     print(f"cube: {cube.facelets}")
-    print(f"solution ({len(moves)} face turns): {format_moves(moves) or '(already solved)'}")
-    for i, goal in enumerate(subgoals, start=1):
+    print(
+        f"solution ({len(plan.moves)} face turns): {format_moves(plan.moves) or '(already solved)'}"
+    )
+    up, toward_y = plan.start.up_face, plan.start.face_along((0, 1, 0))
+    print(f"start: {up} on top, {toward_y} towards +y" + ("" if start else " (chosen)"))
+    for i, goal in enumerate(plan.subgoals, start=1):
         if isinstance(goal, FlipSubgoal):
             print(f"{i:3d}. flip {goal.face} to the top ({goal.angle:.4f} rad about {goal.axis})")
         else:
             print(f"{i:3d}. rotate top face {goal.face} {'cw' if goal.direction > 0 else 'ccw'}")
-    print(f"{counts['rotations']} rotations + {counts['flips']} flips = {counts['total']} subgoals")
+    print(
+        f"{plan.rotations} rotations + {plan.flips} flips = {plan.num_subgoals} subgoals, "
+        f"cost {plan.cost:g} (kociemba's first answer, {first.start.up_face} on top: {first.rotations} + "
+        f"{first.flips} = {first.num_subgoals}, cost {first.cost:g})"
+    )
+    print(
+        f"search: {plan.search_time_s:.2f} s of {args.budget_s:g} s, {plan.solutions} solutions; "
+        f"kept: {plan.source}"
+    )
     return {
         "facelets": cube.facelets,
-        "moves": [str(m) for m in moves],
-        "num_moves": len(moves),
-        "subgoals": [goal.to_dict() for goal in subgoals],
-        "rotations": counts["rotations"],
-        "flips": counts["flips"],
-        "num_subgoals": counts["total"],
+        "moves": [str(m) for m in plan.moves],
+        "num_moves": len(plan.moves),
+        "subgoals": [goal.to_dict() for goal in plan.subgoals],
+        "rotations": plan.rotations,
+        "flips": plan.flips,
+        "num_subgoals": plan.num_subgoals,
+        "cost": plan.cost,
+        "start": {"up": up, "toward_y": toward_y},
+        "search_time_s": plan.search_time_s,
+        "budget_s": args.budget_s,
+        "solutions": plan.solutions,
+        "source": plan.source,
+        "kociemba": _counts(first),
     }
 
 

@@ -147,8 +147,9 @@ _SOLVED = "".join(face * 9 for face in FACES)
 class CubeState:
     """An immutable cube state: the 54-character kociemba facelet string.
 
-    Build states with `CubeState.solved()`, `CubeState.from_facelets()` (validated) or by
-    applying moves; the plain constructor checks only the length because moves, which keep a
+    Build states with `CubeState.solved()`, by applying moves, or from user input with
+    `dexrl.solver.validate.cube_from_facelets` (validated: this module sits below validation,
+    which uses it); the plain constructor checks only the length because moves, which keep a
     valid cube valid, use it on the hot path.
     """
 
@@ -162,14 +163,6 @@ class CubeState:
     def solved(cls) -> CubeState:
         """The solved cube in the standard orientation (U centre up, F centre in front)."""
         return cls(_SOLVED)
-
-    @classmethod
-    def from_facelets(cls, facelets: str) -> CubeState:
-        """A validated state; raises InvalidCubeError (a ValueError) saying what is wrong."""
-        from dexrl.solver.validate import validate  # validate imports this module
-
-        validate(facelets)
-        return cls(facelets)
 
     def to_facelets(self) -> str:
         """The 54-character facelet string in URFDLB order."""

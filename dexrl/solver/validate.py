@@ -258,6 +258,12 @@ def permutation_parity(perm: tuple[int, ...]) -> int:
     return (len(perm) - cycles) % 2
 
 
+def cube_from_facelets(facelets: str) -> CubeState:
+    """A validated CubeState; raises InvalidCubeError (a ValueError) saying what is wrong."""
+    validate(facelets)
+    return CubeState(facelets)
+
+
 def validate(facelets: str) -> None:
     """Raise InvalidCubeError with the reason when `facelets` is not a reachable cube state.
 

@@ -38,9 +38,11 @@ from dexrl.config import EnvConfig
 from dexrl.solver import (
     FACES,
     CubeOrientation,
+    CubePlanner,
     CubeState,
     FlipSubgoal,
     Move,
+    PlannerSettings,
     RotateSubgoal,
     Subgoal,
     all_orientations,
@@ -100,6 +102,19 @@ class RubiksSettings:
     scramble_moves: int = 25
     # cube_solve: a fixed scramble in move notation (e.g. FAIR_SCRAMBLE); overrides the random one.
     scramble: str = ""
+    # cube_solve: seconds the planner searches for a cheaper plan at reset (dexrl.solver
+    # CubePlanner; 0: kociemba's first answer). Plans are cached per scramble; re-plans after an
+    # unplanned turn use kociemba's first answer, so no step waits on a search.
+    plan_budget_s: float = 0.0
+    # cube_solve: > 0: the search makes this many kociemba calls and no more, so a scramble gets
+    # the same plan on every run (unless plan_budget_s cuts it short).
+    plan_max_calls: int = 0
+    # cube_solve: what plan_budget_s counts: "wall" seconds, or "cpu" seconds of the search
+    # (Linux; with plan_max_calls a cap on work that machine load does not move).
+    plan_clock: str = "wall"
+    # cube_solve: plan cost = flips * plan_flip_cost + quarter turns * plan_rotate_cost.
+    plan_flip_cost: float = 2.0
+    plan_rotate_cost: float = 1.0
 
 
 def rubiks_settings(cfg: EnvConfig, defaults: RubiksSettings) -> RubiksSettings:
@@ -416,9 +431,15 @@ class SolvePlan:
     index: int = 0
 
     @classmethod
-    def for_state(cls, state: CubeState, pose: CubeOrientation) -> SolvePlan:
-        """Kociemba solution → flip/rotate subgoals from `pose` (dexrl.solver)."""
-        subgoals = plan_subgoals(solve(state), pose)
+    def for_state(
+        cls, state: CubeState, pose: CubeOrientation, planner: CubePlanner | None = None
+    ) -> SolvePlan:
+        """Flip/rotate subgoals from `pose`: the planner's cheapest within its budget, or
+        without one Kociemba's first solution (dexrl.solver)."""
+        if planner is None:
+            subgoals = plan_subgoals(solve(state), pose)
+        else:
+            subgoals = planner.plan(state, pose).subgoals
         states, s, o = [state], state, pose
         for g in subgoals:
             s, o = apply_subgoal(s, o, g)
@@ -709,9 +730,9 @@ class FaceTurnTask(CubeRotateTask):
 class CubeSolveTask(FaceTurnTask):
     """Solve a scrambled cube by the planner's subgoals, one goal at a time.
 
-    Reset: scramble (`scramble_moves` random moves, or the fixed `scramble`), solve with
-    Kociemba, plan flip / rotate subgoals from the cube's pose. Each subgoal is re-anchored to the
-    cube's actual pose when it becomes the goal. A rotate subgoal succeeds only when the symbolic
+    Reset: scramble (`scramble_moves` random moves, or the fixed `scramble`), plan flip / rotate
+    subgoals from the cube's pose (the cheapest the planner finds: `plan_*` settings). Each
+    subgoal is re-anchored to the cube's actual pose when it becomes the goal. A rotate subgoal succeeds only when the symbolic
     state is the planned one; a quarter turn the plan did not ask for triggers a re-plan.
     The episode ends when the cube is solved (terminated, info["cube_solved"]), on a drop or a timeout.
     """
@@ -724,6 +745,17 @@ class CubeSolveTask(FaceTurnTask):
         self.plans: list[SolvePlan] = [SolvePlan((), (CubeState.solved(),))] * self.num_envs
         self.solved = np.zeros(self.num_envs, dtype=bool)
         self.replans = np.zeros(self.num_envs, dtype=np.int64)
+        s = self.settings
+        self.planner = CubePlanner(  # one per task: its cache and kociemba child serve all envs
+            PlannerSettings(
+                budget_s=s.plan_budget_s,
+                flip_cost=s.plan_flip_cost,
+                rotate_cost=s.plan_rotate_cost,
+                max_calls=s.plan_max_calls,
+                clock=s.plan_clock,
+            )
+        )
+        self.planner.warm_up()
 
     def _initial_state(self, i: int, rng: np.random.Generator) -> CubeState:
         s = self.settings
@@ -738,7 +770,7 @@ class CubeSolveTask(FaceTurnTask):
         self._binding_right[i] = right_product_matrix(self.binding_quat[i])
 
     def _start_episode(self, i: int, pose: CubeOrientation) -> None:
-        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose)
+        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose, self.planner)
         self.solved[i] = False
         self.replans[i] = 0
 

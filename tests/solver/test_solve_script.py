@@ -53,6 +53,24 @@ def test_scramble_input() -> None:
     assert plan["rotations"] == 4 and plan["flips"] == 3  # U, (R up) R, (U up) U', (R up) R'
 
 
+def test_budget_zero_prints_kociembas_plan_and_a_budget_finds_a_cheaper_one() -> None:
+    fair = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
+    plain = json.loads(_run("--scramble", fair, "--budget-s", "0").stdout.splitlines()[-1])
+    # kociemba 1.2.1's first answer, U on top (README Benchmarks): 34 rotations + 21 flips.
+    assert (plain["rotations"], plain["flips"], plain["cost"]) == (34, 21, 76.0)
+    assert plain["kociemba"]["num_subgoals"] == 55 and plain["source"] == "kociemba"
+    assert plain["start"] == {"up": "U", "toward_y": "B"}
+    result = _run("--scramble", fair, "--budget-s", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith("search: ") for line in lines)
+    plan = json.loads(lines[-1])
+    assert CubeState.solved().apply(fair).apply(" ".join(plan["moves"])).is_solved
+    assert plan["cost"] <= plain["cost"] and plan["budget_s"] == 2.0
+    assert plan["cost"] == 2 * plan["flips"] + plan["rotations"]  # default costs 2 and 1
+    assert plan["start"]["up"] == plan["moves"][0][0]  # the planner chose the first face
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -62,6 +80,8 @@ def test_scramble_input() -> None:
         ),
         (["U" * 54], "error: invalid cube: wrong colour counts"),
         (["--scramble", "R U X"], "error: move 3: bad move token 'X'"),
+        (["--scramble", "R", "--budget-s", "-1"], "error: budget_s must be a finite number"),
+        (["--scramble", "R", "--toward-y", "F"], "error: --toward-y needs --up"),
         ([], "error: one of the arguments facelets --scramble is required"),
     ],
 )

@@ -8,7 +8,14 @@ import statistics
 import kociemba
 import pytest
 
-from dexrl.solver import CubeState, InvalidCubeError, SolverError, parse_moves, solve
+from dexrl.solver import (
+    CubeState,
+    InvalidCubeError,
+    SolverError,
+    cube_from_facelets,
+    parse_moves,
+    solve,
+)
 from dexrl.solver.cube import random_scramble
 
 SOLVED = CubeState.solved()
@@ -33,7 +40,7 @@ def test_one_thousand_random_scrambles_are_solved() -> None:
 
 def test_readme_example_from_the_kociemba_package() -> None:
     # The example in kociemba's own docstring, so our facelet convention is kociemba's.
-    state = CubeState.from_facelets("BBURUDBFUFFFRRFUUFLULUFUDLRRDBBDBDBLUDDFLLRRBRLLLBRDDF")
+    state = cube_from_facelets("BBURUDBFUFFFRRFUUFLULUFUDLRRDBBDBDBLUDDFLLRRBRLLLBRDDF")
     assert state.apply("B U' L' D' R' D' L2 D' L F' L' D F2 R2 U R2 B2 U2 L2 F2 D'").is_solved
     assert state.apply(solve(state)).is_solved
 

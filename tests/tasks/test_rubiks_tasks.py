@@ -34,6 +34,7 @@ from dexrl.tasks.rubiks import (
     CubeSolveTask,
     FaceTurnTask,
     RubiksSettings,
+    aligned_pose,
     rubiks_settings,
 )
 
@@ -293,3 +294,28 @@ def test_solve_summary_needs_one_flag_per_episode() -> None:
     }
     with pytest.raises(ValueError, match="3 solve flags for 2 episodes"):
         solve_summary([True, False, True], [1, 2])
+
+
+def test_cube_solve_plans_cheaper_reproducibly_and_once_per_scramble() -> None:
+    """cube_solve's planner (configs/env/cube_solve.yaml plan_* keys): never dearer than
+    Kociemba's first solution from the same pose, the same plan in another task built alike
+    (a fixed number of calls), searched once per scramble."""
+    cfg = load_env_config("cube_solve", {"scramble": FAIR_SCRAMBLE})
+    assert cfg.plan_max_calls > 0 and cfg.plan_budget_s > 0
+    tasks = [CubeSolveTask(cfg, num_envs=1, seed=0, autoreset=False) for _ in range(2)]
+    try:
+        for task in tasks:
+            task.reset_env(0)
+        task = tasks[0]
+        assert tasks[1].plans[0].subgoals == task.plans[0].subgoals
+        state = task.cubes[0].state
+        pose = aligned_pose(task.cubes[0].solver_quat(task.sim.datas[0]))[0]
+        planned = count_subgoals(task.plans[0].subgoals)
+        plain = count_subgoals(plan_subgoals(solve(state), pose))
+        assert 2 * planned["flips"] + planned["rotations"] < 2 * plain["flips"] + plain["rotations"]
+        assert task.planner.plan(state, pose).cached  # the next reset with this scramble
+        info = run_solve_oracle(task)
+        assert info["cube_solved"] and task.cubes[0].state.is_solved
+    finally:
+        for task in tasks:
+            task.planner.close()
