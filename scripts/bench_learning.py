@@ -85,10 +85,9 @@ def _fields(cfg: Any) -> dict[str, Any]:
 
 def train_sb3(env: EnvConfig, steps: int, seed: int) -> tuple[list[dict[str, float]], Any]:
     """SB3 PPO (configs/algo/sb3.yaml) with a curve point after every rollout."""
-    from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from dexrl.baselines.sb3 import make_vec_env
+    from dexrl.baselines.sb3 import make_ppo, make_vec_env
 
     algo = load_group("algo", "sb3")
     vec = make_vec_env(env, int(algo["n_envs"]), seed, info_keywords=("consecutive_successes",))
@@ -111,13 +110,7 @@ def train_sb3(env: EnvConfig, steps: int, seed: int) -> tuple[list[dict[str, flo
                 "episode_return_mean": float(np.mean([e["r"] for e in episodes])),
             })  # fmt: skip
 
-    model = PPO(
-        "MlpPolicy", vec, n_steps=int(algo["n_steps"]), batch_size=int(algo["batch_size"]),
-        n_epochs=int(algo["n_epochs"]), gamma=float(algo["gamma"]), gae_lambda=float(algo["gae_lambda"]),
-        clip_range=float(algo["clip_range"]), learning_rate=float(algo["learning_rate"]),
-        ent_coef=float(algo["ent_coef"]), policy_kwargs={"net_arch": list(algo["net_arch"])},
-        seed=seed, device="cpu", verbose=0,
-    )  # fmt: skip
+    model = make_ppo(algo, vec, seed)
     model.learn(total_timesteps=steps, callback=Curve())
     vec.close()
 

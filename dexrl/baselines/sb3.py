@@ -36,18 +36,23 @@ def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True
     return VecMonitor(cls([factory(i) for i in range(n_envs)]), info_keywords=info_keywords)
 
 
-def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:
-    """Train SB3 PPO for train.total_env_steps; writes sb3_metrics.json and the model zip."""
+def make_ppo(algo: dict[str, Any], vec: Any, seed: int) -> Any:
+    """SB3's PPO with the hyper-parameters of `configs/algo/sb3.yaml` (`algo`), on the CPU."""
     from stable_baselines3 import PPO
 
-    vec = make_vec_env(env, int(algo.get("n_envs", 2)), seed)
-    model = PPO(
+    return PPO(
         "MlpPolicy", vec, n_steps=int(algo["n_steps"]), batch_size=int(algo["batch_size"]),
         n_epochs=int(algo["n_epochs"]), gamma=float(algo["gamma"]), gae_lambda=float(algo["gae_lambda"]),
         clip_range=float(algo["clip_range"]), learning_rate=float(algo["learning_rate"]),
         ent_coef=float(algo["ent_coef"]), policy_kwargs={"net_arch": list(algo["net_arch"])},
         seed=seed, device="cpu", verbose=0,
     )  # fmt: skip
+
+
+def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:
+    """Train SB3 PPO for train.total_env_steps; writes sb3_metrics.json and the model zip."""
+    vec = make_vec_env(env, int(algo.get("n_envs", 2)), seed)
+    model = make_ppo(algo, vec, seed)
     t0 = time.perf_counter()
     model.learn(total_timesteps=train.total_env_steps)
     elapsed = time.perf_counter() - t0
