@@ -52,7 +52,8 @@ def rung_result(run_dir: Path, rung: Rung, window: int) -> tuple[float, int]:
     """(mean of the rung's metric over its last `window` iterations, env steps trained)."""
     log = run_dir / "metrics.jsonl"
     rows = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] if log.is_file() else []
-    values = [float(r[rung.metric]) for r in rows[-window:] if rung.metric in r]
+    # An iteration where no episode ended logs its episode metrics as null: not a measurement.
+    values = [float(r[rung.metric]) for r in rows[-window:] if r.get(rung.metric) is not None]
     values = [v for v in values if np.isfinite(v)]
     steps = int(rows[-1].get("env_steps", 0)) if rows else 0
     return (float(np.mean(values)) if values else float("nan")), steps
