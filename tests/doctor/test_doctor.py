@@ -164,7 +164,10 @@ def test_injected_bug_fails_its_check_only(
     expected: set[tuple[str, str]],
 ) -> None:
     inject(monkeypatch)
-    checks = run_doctor(setup_for("reach"), groups)
+    # The wrong-policy KL (consecutive epochs) is read only when the lr adapts after every epoch;
+    # with the default per-update reading the controller never sees an earlier epoch's policy.
+    extra = ("algo.lr_adapt_every=epoch",) if bug == "kl_wrong_policy" else ()
+    checks = run_doctor(setup_for("reach", *extra), groups)
     assert failures(checks) == expected, [c for c in checks if c.status == "fail"]
 
 
