@@ -18,9 +18,7 @@ from numpy.typing import NDArray
 from dexrl.config import EnvConfig, TrainConfig
 from dexrl.distributed.worker import RolloutWorker
 from dexrl.rl.config import ModelConfig, PPOConfig, resolve_gamma
-from dexrl.rl.gae import compute_gae
-from dexrl.rl.learner import PPOLearner, Sequences
-from dexrl.rl.networks import Hidden
+from dexrl.rl.learner import PPOLearner, PreparedBatch
 from dexrl.rl.storage import RolloutBatch
 
 
@@ -102,28 +100,12 @@ def clone_learner(learner: PPOLearner, ppo: PPOConfig | None = None) -> PPOLearn
     return copy
 
 
-@dataclass
-class Prepared:
-    """A batch as the learner's epochs see it (normalizers merged, GAE done, sequences cut)."""
-
-    sequences: Sequences
-    hidden0: Hidden
-    returns: NDArray[np.float32]  # [T, B] in reward units
-    values: NDArray[np.float32]  # [T, B] pre-update critic values, reward units
+Prepared = PreparedBatch  # the doctor's name for a batch after steps 1-5 of PPOLearner.update
 
 
 def prepare(learner: PPOLearner, batch: RolloutBatch) -> Prepared:
-    """Steps 1-5 of `PPOLearner.update` (see its docstring), with the learner's own methods."""
-    learner._check_batch(batch)
-    learner._merge_observation_moments(batch)
-    values, bootstrap_values, last_values = learner._critic_values(batch)
-    advantages, returns = compute_gae(
-        batch.rewards, values, batch.terminated, batch.truncated,
-        bootstrap_values, last_values, learner.gamma, learner.ppo.gae_lambda,
-    )  # fmt: skip
-    targets, old_values = learner._value_targets(returns, values)
-    sequences, hidden0 = learner._make_sequences(batch, advantages, targets, old_values)
-    return Prepared(sequences, hidden0, returns, values)
+    """Steps 1-5 of `PPOLearner.update`, by the learner itself (`PPOLearner.prepare`)."""
+    return learner.prepare(batch)
 
 
 def whole_batch(prepared: Prepared) -> torch.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,18 @@ comparison with other trainers); *_clipped: share of optimizer steps whose gradi
 
 Sequences = dict[str, torch.Tensor]
 """Training data cut into sequences: each entry [L, N, ...] (L steps of N sequences)."""
+
+
+@dataclass
+class PreparedBatch:
+    """A rollout as the learner's epochs see it (normalizers merged, GAE done, sequences cut)."""
+
+    sequences: Sequences
+    hidden0: Hidden
+    returns: NDArray[np.float32]
+    """[T, B] returns in reward units."""
+    values: NDArray[np.float32]
+    """[T, B] pre-update critic values in reward units."""
 
 
 def resolve_device(device: str) -> torch.device:
@@ -127,6 +139,16 @@ class PPOLearner:
            batch sets the actor's learning rate ("adaptive"); optional early stop on the KL.
         """
         start = time.perf_counter()
+        prepared = self.prepare(batch)
+        metrics = self._optimize(prepared.sequences, prepared.hidden0)
+        metrics["explained_variance"] = explained_variance(prepared.values, prepared.returns)
+        metrics["learner_time_s"] = time.perf_counter() - start
+        self.iteration += 1
+        return metrics
+
+    def prepare(self, batch: RolloutBatch) -> PreparedBatch:
+        """Steps 1-5 of `update`: the batch as its epochs see it. Changes the normalizer and
+        return statistics (as `update` does); the doctor's checks train on what this returns."""
         self._check_batch(batch)
         self._merge_observation_moments(batch)
         values, bootstrap_values, last_values = self._critic_values(batch)
@@ -136,11 +158,7 @@ class PPOLearner:
         )  # fmt: skip
         targets, old_values = self._value_targets(returns, values)
         sequences, hidden0 = self._make_sequences(batch, advantages, targets, old_values)
-        metrics = self._optimize(sequences, hidden0)
-        metrics["explained_variance"] = explained_variance(values, returns)
-        metrics["learner_time_s"] = time.perf_counter() - start
-        self.iteration += 1
-        return metrics
+        return PreparedBatch(sequences, hidden0, returns, values)
 
     def _adapt_lr(self, kl: float) -> None:
         """The "adaptive" schedule: keep the policy's KL from the behaviour policy near

@@ -111,6 +111,7 @@ class HandTask:
         self.diverged = np.zeros(K, dtype=bool)  # MuJoCo auto-reset a blown-up state (BADQACC)
         self.refresh()
         self._task_init()
+        self._check_obs_parts()
         self.obs_dim = self._policy_obs_clean().shape[1]
         self.obs_noise_corr = np.zeros((K, self.obs_dim))
         # Per-env noise and delay that domain randomization sets at reset (dexrl.adr.apply); the
@@ -342,14 +343,16 @@ class HandTask:
         return tuple(part for part, _ in self._policy_terms())
 
     def _policy_obs_clean(self) -> np.ndarray:
-        terms = self._policy_terms()
-        for part, value in terms:
+        return np.concatenate([value for _, value in self._policy_terms()], axis=1)
+
+    def _check_obs_parts(self) -> None:
+        """Once, at construction: each part's value has its declared size."""
+        for part, value in self._policy_terms():
             if value.shape != (self.num_envs, part.size):
                 raise ValueError(
                     f"observation part {part.name!r} declares size {part.size} but gives "
                     f"{value.shape[1:]} per env"
                 )
-        return np.concatenate([value for _, value in terms], axis=1)
 
     def _policy_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         """The task's parts followed by the hand's proprioception and control state."""
