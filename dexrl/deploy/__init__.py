@@ -12,8 +12,9 @@ A real hand's driver implements `HandController` (read sensors, send joint targe
 from dexrl.deploy.controller import HandController, SensorReading
 from dexrl.deploy.loop import ControlLoop, LoopStats, StepRecord
 from dexrl.deploy.policy import ManifestError, Policy
+from dexrl.deploy.realtime import RealtimeError, RealtimeStatus, request_realtime
 
 __all__ = [
     "ControlLoop", "HandController", "LoopStats", "ManifestError", "Policy", "SensorReading",
-    "StepRecord",
+    "RealtimeError", "RealtimeStatus", "StepRecord", "request_realtime",
 ]  # fmt: skip
