@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import time
 from dataclasses import replace
 
 import mujoco
@@ -32,24 +30,11 @@ import numpy as np
 from dexrl.adr import PARAM_SPECS, ADRConfig, ADRState, get_spec, load_adr_config
 from dexrl.adr.apply import CUBE_EDGE_QUANTUM
 from dexrl.adr.randomizer import EpisodeRandomizer, config_for_task
+from dexrl.benchmarking import CLOCKS, BenchClock, pin_one_core
 from dexrl.tasks.registry import make_task
 
-# The clock of every timing: wall time (perf_counter), or with --clock cpu this process's CPU
-# time, which the other load of a shared machine does not inflate (the bench is single-threaded
-# and pinned to one core, so its CPU time is its running time minus the waits for the core).
-_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-clock = _CLOCKS["wall"]
-
-
-def use_clock(name: str) -> None:
-    global clock
-    clock = _CLOCKS[name]
-
-
-def pin_one_core() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Every timing reads this clock: wall time, or with --clock cpu this process's CPU time.
+clock = BenchClock()
 
 
 def attach_randomizer(task, adr: str, seed: int) -> EpisodeRandomizer | None:  # type: ignore[no-untyped-def]
@@ -268,7 +253,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    p.add_argument("--clock", choices=sorted(_CLOCKS), default="wall",
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                    help="wall time, or this process's CPU time (robust on a loaded machine)")
     p.add_argument("--adr", default="none", choices=["none", "manual", "auto"],
                    help="domain randomization of the single and batched runs (configs/adr/)")
@@ -279,7 +264,7 @@ def main() -> None:
     p.add_argument("--adr-resets", type=int, default=400, help="resets timed by --compare-adr")
     args = p.parse_args()
     pin_one_core()
-    use_clock(args.clock)
+    clock.use(args.clock)
     overrides: dict = {}
     rows: dict[str, list[float]] = {"raw": [], "single": [], "batched": []}
     for r in range(args.repeats):

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
+from dexrl.benchmarking import CLOCKS, BenchClock, pin_one_core
 from dexrl.config import EnvConfig
 from dexrl.eval.policy import ActorPolicy
 from dexrl.eval.runner import run_episodes
@@ -34,22 +33,8 @@ from dexrl.rl.config import ModelConfig
 from dexrl.rl.networks import make_actor
 from dexrl.tasks.registry import load_env_config, make_task
 
-# The clock of every timing: wall time (perf_counter), or with --clock cpu this process's CPU
-# time, which the other load of a shared machine does not inflate (the bench is single-threaded
-# and pinned to one core, so its CPU time is its running time minus the waits for the core).
-_CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-clock = _CLOCKS["wall"]
-
-
-def use_clock(name: str) -> None:
-    global clock
-    clock = _CLOCKS[name]
-
-
-def pin_one_core() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    torch.set_num_threads(1)
+# Every timing reads this clock: wall time, or with --clock cpu this process's CPU time.
+clock = BenchClock()
 
 
 def evaluator_rate(env: EnvConfig, policy: ActorPolicy, episodes: int, num_envs: int,
@@ -87,11 +72,11 @@ def main() -> None:
     p.add_argument("--num-envs", type=int, default=16)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    p.add_argument("--clock", choices=sorted(_CLOCKS), default="wall",
+    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                    help="wall time, or this process's CPU time (robust on a loaded machine)")
     args = p.parse_args()
-    pin_one_core()
-    use_clock(args.clock)
+    pin_one_core(torch_threads=True)
+    clock.use(args.clock)
     env = load_env_config(args.env)
     probe = make_task(env, num_envs=1, seed=0, autoreset=False)
     torch.manual_seed(0)

@@ -32,14 +32,6 @@ from typing import Any
 import numpy as np
 
 
-def pin_one_core() -> int:
-    """The last core this process may use (core 0 takes most interrupts); one OpenMP thread."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    core = sorted(os.sched_getaffinity(0))[-1]
-    os.sched_setaffinity(0, {core})
-    return core
-
-
 class ReplayHand:
     """HandController returning recorded sensor readings in turn (fresh timestamps)."""
 
@@ -114,9 +106,10 @@ def main() -> None:
     parser.add_argument("--priority", type=int, default=50, help="SCHED_FIFO priority of the real-time pass")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args()
+    from dexrl.benchmarking import pin_one_core
     from dexrl.deploy import request_realtime
 
-    core = pin_one_core()
+    core = pin_one_core(max(os.sched_getaffinity(0)))  # the last core: core 0 takes most interrupts
     result: dict[str, Any] = {"load_avg_1min": os.getloadavg()[0]}
     for prefix in ("normal_", ""):
         if not prefix:

@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
 import mujoco
 import numpy as np
 
+from dexrl.benchmarking import pin_one_core
 from dexrl.tasks.registry import make_task
-
-
-def pin_one_core() -> None:
-    """One core, so the figure does not depend on what else the machine runs."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def env_steps_per_s(env: str, steps: int, seed: int) -> tuple[float, dict[str, int]]:
