@@ -75,11 +75,8 @@ class ViewerSession:
                 self.new_adr_sample()
 
     def next_goal(self) -> None:
-        """Skip to the next goal (cube_solve: the plan's next subgoal); not counted as a success.
-        The tasks draw it in `_task_on_success`, the one goal hook every task has."""
-        self.task._task_on_success(0, self.task.rngs[0])
-        self.task.distance = self.task._task_distance()
-        self.task.steps_since_success[0] = 0
+        """Skip to the next goal (cube_solve: the plan's next subgoal); not counted as a success."""
+        self.task.advance_goal(0)
 
     def new_adr_sample(self) -> None:
         """λ ~ U(range) for every randomizable parameter, then a new episode under it."""

@@ -58,14 +58,11 @@ class SimHand:
     # ------------------------------------------------------------------ the simulator's side
     def _referee(self) -> None:
         """The task's success and drop rules (HandTask.step without reward bookkeeping)."""
-        t = self.task
-        healthy = t.healthy()
-        dropped = t._task_dropped() & healthy
-        success = t._task_success(t._task_distance()) & healthy & ~dropped
+        success, dropped = self.task.judge()
         self.dropped = self.dropped or bool(dropped[0])
         if success[0]:
             self.successes += 1
-            t._task_on_success(0, t.rngs[0])
+            self.task.advance_goal(0)
 
     def goal(self) -> dict[str, Any]:
         """The goal in the manifest's terms: goal_quat for cube tasks, target_pos for reach."""

@@ -253,6 +253,23 @@ class HandTask:
             self.rngs[i].standard_normal(out=z[k])  # the stream of rng.normal(0, 1, size), cheaper
         return z
 
+    def judge(self, distance: np.ndarray | None = None,
+              healthy: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """[K] success and [K] dropped for the current state, by the task's rules (what `step`
+        pays for; SimHand referees a deployed policy with it). distance/healthy: already computed."""
+        healthy = self.healthy() if healthy is None else healthy
+        distance = self._task_distance() if distance is None else distance
+        # A dropped object ends the episode even where it happens to match the goal: no success.
+        dropped = self._task_dropped() & healthy
+        return self._task_success(distance) & healthy & ~dropped, dropped
+
+    def advance_goal(self, i: int) -> None:
+        """Env i's next goal, drawn as after a success (cube_solve: the plan's next subgoal), but
+        not counted as one: the viewer's "next goal" key, SimHand after a refereed success."""
+        self._task_on_success(i, self.rngs[i])
+        self.distance = self._task_distance()
+        self.steps_since_success[i] = 0
+
     def step(self, actions: Any) -> StepResult:
         """Advance all envs one control step; envs whose episode ended are reset (auto-reset)."""
         a = self.check_actions(actions)
@@ -262,9 +279,7 @@ class HandTask:
         reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
         reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
         reward += self._task_reward()
-        # A dropped object ends the episode even where it happens to match the goal: no success.
-        dropped = self._task_dropped() & healthy
-        success = self._task_success(new_distance) & healthy & ~dropped
+        success, dropped = self.judge(new_distance, healthy)
         reward += self.cfg.success_bonus * success + self.cfg.drop_penalty * dropped
         reward = np.where(healthy, reward, 0.0)
         self.consecutive_successes += success
