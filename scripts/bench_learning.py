@@ -175,7 +175,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--sb3", action="store_true", help="also train the SB3 reference")
+    p.add_argument("--sb3", action="store_true", help="also train the SB3 reference (= --algos dexrl sb3)")
+    p.add_argument("--algos", nargs="+", choices=["dexrl", "sb3"], default=None,
+                   help="which trainers to run (default: dexrl; e.g. --algos sb3 to add a reference "
+                        "curve to an earlier dexrl run of the same --env/--steps/--seeds)")
     p.add_argument("--eval-episodes", type=int, default=64)
     p.add_argument("--curve-key", default="success_rate", choices=CURVE_KEYS)
     p.add_argument("--out", default="runs/bench_learning")
@@ -188,7 +191,7 @@ def main() -> None:
                                "dexrl_overrides": args.set, "dexrl": [], "sb3": []}  # fmt: skip
     random_policy = run_episodes(env, None, episodes=args.eval_episodes, num_envs=16, seed=123)
     results["random"] = random_policy
-    algos = ("dexrl", "sb3") if args.sb3 else ("dexrl",)
+    algos = tuple(args.algos) if args.algos else ("dexrl", "sb3") if args.sb3 else ("dexrl",)
     for seed in args.seeds:
         for algo in algos:
             t0 = time.perf_counter()
