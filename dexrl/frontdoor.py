@@ -171,6 +171,11 @@ def _open_nested(override: str) -> str:
 def _check_top_level(cfg: DictConfig, keys: Mapping[str, Any]) -> None:
     known = _known_top_level()
     unknown = sorted({str(k) for k in cfg.keys()} - known - {"hydra"})
+    nested = cfg.get("experiment")  # ladder.yaml has no `@package _global_`: it lands here
+    if "ladder" in unknown or (isinstance(nested, DictConfig) and "ladder" in nested):
+        # configs/experiment/ladder.yaml is read by dexrl.doctor.ladder, not composed into a run
+        raise ConfigError("experiment=ladder is the doctor's ladder (one training run per rung), "
+                          "not one run: python scripts/doctor.py experiment=ladder")  # fmt: skip
     if unknown:
         allowed = sorted(known | set(keys))
         raise ConfigError(f"unknown key '{unknown[0]}'; top-level keys are: {', '.join(allowed)}")

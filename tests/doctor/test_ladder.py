@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from dexrl.doctor.ladder import Rung, load_ladder, run_ladder
+from dexrl.frontdoor import ConfigError, compose
 
 TINY = ["train.num_workers=2", "train.envs_per_worker=4", "train.horizon=8", "logger=none",
         "model.actor_hidden=[32]", "model.critic_hidden=[32]"]  # fmt: skip
@@ -15,6 +18,12 @@ def test_shipped_ladder_climbs_the_four_tasks() -> None:
     rungs, window = load_ladder()
     assert [r.env for r in rungs] == ["reach", "cube_rotate_z", "cube_rotate", "face_turn"]
     assert window >= 1 and all(r.total_env_steps > 0 for r in rungs)
+
+
+def test_train_sends_the_ladder_to_the_doctor() -> None:
+    """`scripts/train.py experiment=ladder` is not one run: the error names the doctor's command."""
+    with pytest.raises(ConfigError, match=r"python scripts/doctor\.py experiment=ladder"):
+        compose(["experiment=ladder"], "train")
 
 
 def test_ladder_stops_at_a_missed_bar_and_resumes(ray_session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
