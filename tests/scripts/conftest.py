@@ -16,8 +16,11 @@ def reach_run(ray_session, tmp_path_factory) -> Path:  # type: ignore[no-untyped
     from dexrl.distributed.trainer import Trainer
     from dexrl.frontdoor import compose, typed_configs
 
-    overrides = ["env=reach", "logger=none", "train.num_workers=2", "train.envs_per_worker=4",
-                 "train.horizon=8", "train.total_env_steps=128", "train.video_every=1"]  # fmt: skip
+    # 20-step episodes (reach's own are 50): every video and evaluation of this checkpoint in
+    # tests/scripts renders and runs 2.5 x fewer steps, and none needs more.
+    overrides = ["env=reach", "env.max_episode_steps=20", "env.timeout_steps=20", "logger=none",
+                 "train.num_workers=2", "train.envs_per_worker=4", "train.horizon=8",
+                 "train.total_env_steps=128", "train.video_every=1"]  # fmt: skip
     c = typed_configs(compose(overrides, "train").plain())
     run_dir = tmp_path_factory.mktemp("reach_run")
     (run_dir / "config.resolved.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(c.plain)))

@@ -2,8 +2,9 @@
 traceback, nothing in the run directory changed.
 
 One real subprocess per script proves the whole path (and that Ray never started, and that a
-code-executing pickle did not run); every other case calls the script's own `main(argv)` in
-this process (the same front door, without a ~15 s interpreter start per case).
+code-executing pickle did not run), the four running side by side; every other case calls the
+script's own `main(argv)` in this process (the same front door, without a ~15 s interpreter
+start per case).
 """
 
 from __future__ import annotations
@@ -62,19 +63,43 @@ SUBPROCESS_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("script", "args", "message"), SUBPROCESS_CASES)
-def test_bad_input_in_a_real_process(script: str, args: list[str], message: str, reach_run: Path,
-                                     bad_files: Path, tmp_path: Path) -> None:  # fmt: skip
+@pytest.fixture(scope="module")
+def real_processes(reach_run: Path, bad_files: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str, Path, bool]]:  # fmt: skip
+    """The SUBPROCESS_CASES, all started at once (each is mostly an interpreter importing torch,
+    so on a 2-core machine they take half the time side by side): script -> (exit code, stdout,
+    stderr, its own tmp dir, whether the run directory was left unchanged)."""
     before = _snapshot(reach_run)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    argv = _argv(script, args, reach_run, bad_files, tmp_path)
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv],
-                         capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
-    _check(out.returncode, out.stdout, out.stderr, message, tmp_path)
-    assert "Ray" not in out.stdout + out.stderr  # Ray never started
+    started = {}
+    for script, args, _ in SUBPROCESS_CASES:
+        tmp = tmp_path_factory.mktemp(f"bad_{script}")
+        argv = _argv(script, args, reach_run, bad_files, tmp)
+        proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        started[script] = (proc, tmp)
+    done = {}
+    try:
+        for script, (proc, tmp) in started.items():
+            out, err = proc.communicate(timeout=300)
+            done[script] = (proc.returncode, out, err, tmp)
+    finally:
+        for proc, _ in started.values():
+            if proc.poll() is None:
+                proc.kill()
+    unchanged = _snapshot(reach_run) == before
+    return {script: (*result, unchanged) for script, result in done.items()}
+
+
+@pytest.mark.parametrize(("script", "args", "message"), SUBPROCESS_CASES)
+def test_bad_input_in_a_real_process(script: str, args: list[str], message: str,
+                                     real_processes: dict[str, tuple[int, str, str, Path, bool]]) -> None:  # fmt: skip
+    code, out, err, tmp, unchanged = real_processes[script]
+    _check(code, out, err, message, tmp)
+    assert "Ray" not in out + err  # Ray never started
     if script == "view":  # the line points to the headless alternative
-        assert "scripts/evaluate.py checkpoint=" in out.stderr and "video" in out.stderr
-    assert _snapshot(reach_run) == before
+        assert "scripts/evaluate.py checkpoint=" in err and "video" in err
+    assert unchanged
 
 
 IN_PROCESS_CASES = [

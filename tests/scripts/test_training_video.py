@@ -29,7 +29,7 @@ def test_recorder_never_waits_and_skips_a_video_due_while_one_renders(ray_sessio
     from dexrl.rl.networks import make_actor
     from dexrl.tasks.registry import load_env_config, make_task
 
-    env = load_env_config("reach")
+    env = load_env_config("reach", {"max_episode_steps": 10, "timeout_steps": 10})  # a short render
     task = make_task(env, num_envs=1, seed=0, autoreset=False)
     weights = make_actor(task.obs_dim, task.action_dim, ModelConfig()).state_dict()
     warnings: list[str] = []
