@@ -107,18 +107,19 @@ class SB3Runner:
     """stable-baselines3 PPO with its defaults, one subprocess env per core, timed a chunk at a
     time."""
 
-    def __init__(self, env: str, n_envs: int) -> None:
+    def __init__(self, env: str, n_envs: int, n_steps: int = 2048) -> None:
         from stable_baselines3 import PPO
 
         from dexrl.baselines.sb3 import make_vec_env
 
         self.n_envs = n_envs
         self.vec = make_vec_env(load_env_config(env), n_envs=n_envs, seed=0, subprocess=True)
-        self.model = PPO("MlpPolicy", self.vec, device="cpu", seed=0, verbose=0)
-        self.model.learn(total_timesteps=2048 * 2)  # warm-up: one full rollout + update
+        self.model = PPO("MlpPolicy", self.vec, n_steps=n_steps, device="cpu", seed=0, verbose=0)
+        self.model.learn(total_timesteps=n_steps * n_envs)  # warm-up: one full rollout + update
 
     def rate(self, steps: int) -> float:
-        """Samples/s over `steps` more steps (whole rollouts of 2 x 2048, each with its update)."""
+        """Samples/s over `steps` more steps (whole rollouts of n_envs x n_steps, each with its
+        update)."""
         torch.set_num_threads(self.n_envs)  # SB3's learner runs in this process, like ours
         start, t0 = self.model.num_timesteps, time.perf_counter()
         self.model.learn(total_timesteps=steps, reset_num_timesteps=False)
@@ -202,7 +203,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         # One Ray session holds both trainers' workers (idle ones cost nothing).
         sync = make_trainer(env, train, f"{tmp}/sync", num_cpus=2 * args.workers)
         lag = make_trainer(env, replace(train, policy_lag=True), f"{tmp}/lag", num_cpus=2 * args.workers)
-        sb3 = SB3Runner(args.env, args.workers)
+        sb3 = SB3Runner(args.env, args.workers, args.sb3_n_steps)
         iterate(sync, 1)  # warm-up (first weights, first episodes)
         iterate(lag, 1)
         contenders = {
@@ -259,6 +260,8 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=6, help="dexrl iterations timed per round")
     p.add_argument("--physics-s", type=float, default=1.5, help="seconds per physics-limit window")
     p.add_argument("--sb3-steps", type=int, default=4096, help="SB3 steps timed per round")
+    p.add_argument("--sb3-n-steps", type=int, default=2048,
+                   help="SB3's rollout length per env (its default 2048; smaller only for quick checks)")
     p.add_argument("--envs-per-worker", type=int, default=None, help="default: configs/config.yaml")
     p.add_argument("--horizon", type=int, default=None, help="default: configs/config.yaml")
     p.add_argument("--race", action="store_true",

@@ -11,23 +11,44 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("train.num_workers=0", "train.num_workers must be 'auto' or an integer >= 1"),
-        ("train.learner_threads=0", "train.learner_threads must be 'auto' or an integer >= 1"),
-        ("algo.gamma=2", "gamma must be a number in [0.0, 1.0]"),
-        ("+env.bogus=1", "bogus"),
-        ("env.substeps=0", "env.substeps must be >= 1"),
-        ("adr=auto", None),  # valid: only checks that composition + validation pass (no run)
-    ],
-)
-def test_invalid_config_fails_before_ray_starts(override: str, message: str | None, tmp_path: Path) -> None:
-    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "env=reach", override,
-           f"hydra.run.dir={tmp_path}"]
-    if message is None:
-        cmd += ["--cfg", "job"]  # print the composed config and exit
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+CASES = [
+    ("train.num_workers=0", "train.num_workers must be 'auto' or an integer >= 1"),
+    ("train.learner_threads=0", "train.learner_threads must be 'auto' or an integer >= 1"),
+    ("algo.gamma=2", "gamma must be a number in [0.0, 1.0]"),
+    ("+env.bogus=1", "bogus"),
+    ("env.substeps=0", "env.substeps must be >= 1"),
+    ("adr=auto", None),  # valid: only checks that composition + validation pass (no run)
+]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every case's train.py, all started at once: each is mostly an interpreter importing torch,
+    so on a 2-core machine they take about half the time side by side."""
+    started = {}
+    for override, message in CASES:
+        cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "env=reach", override,
+               f"hydra.run.dir={tmp_path_factory.mktemp('run')}"]  # fmt: skip
+        if message is None:
+            cmd += ["--cfg", "job"]  # print the composed config and exit
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started[override] = (cmd, proc)
+    done = {}
+    try:
+        for override, (cmd, proc) in started.items():
+            out, err = proc.communicate(timeout=120)
+            done[override] = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    finally:
+        for _, proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+    return done
+
+
+@pytest.mark.parametrize(("override", "message"), CASES)
+def test_invalid_config_fails_before_ray_starts(override: str, message: str | None,
+                                                finished: dict[str, subprocess.CompletedProcess[str]]) -> None:  # fmt: skip
+    out = finished[override]
     if message is None:
         assert out.returncode == 0, out.stderr
         return
