@@ -127,11 +127,11 @@ def log_prob(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor) -
     return (-0.5 * z.square() - log_std - 0.5 * np.log(2.0 * np.pi)).sum(-1)
 
 
-def reference_surrogate(
+def surrogate_terms(
     learner: PPOLearner, prepared: Prepared, advantages: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """PPO's clipped surrogate (to be maximized) over the whole batch, from first principles:
-    mean(min(r A, clip(r, 1-eps, 1+eps) A)), r = pi/pi_behaviour, A normalized over the batch
+    """PPO's clipped surrogate per sample [L, N] (to be maximized), from first principles:
+    min(r A, clip(r, 1-eps, 1+eps) A), r = pi/pi_behaviour, A normalized over the whole batch
     when the config normalizes advantages (Schulman et al. 2017)."""
     seq = prepared.sequences
     adv = seq["advantages"] if advantages is None else advantages
@@ -140,7 +140,14 @@ def reference_surrogate(
     logp = log_prob(policy_mean(learner, prepared), learner.actor.log_std, seq["actions"])
     ratio = (logp - seq["logp_old"]).exp()
     eps = learner.ppo.clip
-    return torch.minimum(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv).mean()
+    return torch.minimum(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv)
+
+
+def reference_surrogate(
+    learner: PPOLearner, prepared: Prepared, advantages: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The clipped surrogate's mean over the whole batch (`surrogate_terms`)."""
+    return surrogate_terms(learner, prepared, advantages).mean()
 
 
 def with_ppo(setup: DoctorSetup, **changes: Any) -> DoctorSetup:

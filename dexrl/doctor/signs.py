@@ -18,6 +18,7 @@ from dexrl.doctor.common import (
     policy_mean,
     prepare,
     reference_surrogate,
+    surrogate_terms,
     whole_batch,
 )
 from dexrl.doctor.report import Check, fmt, grade
@@ -155,39 +156,56 @@ def _reward_scales(second: Rollout, prepared: Prepared) -> list[Check]:
     ]  # fmt: skip
 
 
-ADV_RATIO_PASS = 1.15
-ADV_RATIO_WARN = 1.05
-"""||grad(real advantages)|| / mean ||grad(shuffled advantages)||. Shuffling keeps the advantage
-values but breaks their pairing with the actions, so the shuffled gradient is pure noise of this
-batch size: with signal s and noise n, the ratio is sqrt(1 + |s|^2/|n|^2). 1.15 means |s| is
-about half of |n|; 1.05 a third. Measured on the untrained policy's first batch of reach; see
-the README table (after one update, 2,048 samples: 1.27 -- a healthy PPO gradient is mostly noise
-per update)."""
+ADV_COS_PASS = 0.15
+ADV_COS_WARN = 0.05
+"""Cosine between the actor gradients of two disjoint halves of the batch (halves by env, so
+they are independent samples). Each half's gradient is signal s plus noise of twice the whole
+batch's variance: cos = |s|^2 / (|s|^2 + 2|n|^2) = rho / (rho + 2), rho = |s|^2/|n|^2 of the
+whole batch. Without signal (advantages not paired with their actions) it is 0 +- a few
+hundredths. 0.15 is rho = 0.35 (|s| = 0.6 |n|), 0.05 is rho = 0.1. Measured on the untrained
+policy's first batch (seed 0): at 8,192 samples (the defaults) reach 0.50, cube_rotate_z 0.31;
+at 1,024 cube_rotate_z 0.09 (a WARN: that batch is too small for it). Advantages rolled by one
+env (the bug): -0.07 to +0.03; shuffled advantages -0.08 to +0.07 (single splits, both sizes).
+
+It replaced ||g(real A)|| / ||g(shuffled A)||, which estimates the same rho (sqrt(1 + rho):
+1.39 on cube_rotate_z at 8,192, 1.08 at 1,024) but whose null is not 1: the rolled advantages
+read 0.93 (reach at 8,192, cube_rotate_z at 1,024), since the shuffled gradient's noise is not
+the real one's. The cosine needs no such baseline; the shuffled value is reported as its null."""
+ADV_SPLITS = 3
 
 
-def _advantage_signal(learner: PPOLearner, second: Rollout, shuffles: int = 4) -> Check:
-    prepared = prepare(learner, second.batch)
+def _advantage_signal(learner: PPOLearner, first: Rollout) -> Check:
+    prepared = prepare(learner, first.batch)
     adv = prepared.sequences["advantages"]
-    real = _actor_grad_norm(learner, prepared, adv)
     gen = torch.Generator().manual_seed(0)
-    noise = []
-    for _ in range(shuffles):
-        perm = torch.randperm(adv.numel(), generator=gen)
-        noise.append(_actor_grad_norm(learner, prepared, adv.reshape(-1)[perm].reshape(adv.shape)))
-    ratio = real / float(np.mean(noise))
-    status = "pass" if ratio >= ADV_RATIO_PASS else ("warn" if ratio >= ADV_RATIO_WARN else "fail")
-    return Check(GROUP, "advantage_signal", status, f"{fmt(ratio)}",
-                 f">= {ADV_RATIO_PASS} (1 = noise)",
-                 "the policy gradient is mostly noise: more samples per update (envs x horizon) or a better critic")  # fmt: skip
+    envs = first.batch.num_envs
+    env_of = torch.arange(adv.shape[1]) % envs  # sequence k * B + b holds env b (`_to_sequences`)
+    real, null = [], []
+    for k in range(ADV_SPLITS):
+        half = torch.zeros(envs, dtype=torch.bool)
+        half[torch.randperm(envs, generator=gen)[: envs // 2]] = True
+        real.append(_half_batch_cosine(learner, prepared, adv, half[env_of]))
+        if k < 2:  # the null, for the reader: advantages no longer paired with their actions
+            shuffled = adv.reshape(-1)[torch.randperm(adv.numel(), generator=gen)].reshape(adv.shape)
+            null.append(_half_batch_cosine(learner, prepared, shuffled, half[env_of]))
+    cos = float(np.mean(real))
+    status = "pass" if cos >= ADV_COS_PASS else ("warn" if cos >= ADV_COS_WARN else "fail")
+    return Check(GROUP, "advantage_signal", status,
+                 f"cos {fmt(cos)} (shuffled advantages {fmt(float(np.mean(null)))})",
+                 f">= {ADV_COS_PASS} between half-batch gradients (0 = noise)",
+                 "the policy gradient is mostly noise: more samples per update (envs x horizon), a better critic, "
+                 "or advantages not paired with their actions")  # fmt: skip
 
 
-def _actor_grad_norm(learner: PPOLearner, prepared: Prepared, adv: torch.Tensor) -> float:
-    learner.optimizer.zero_grad(set_to_none=True)
-    (-reference_surrogate(learner, prepared, adv)).backward()
-    grads = [p.grad.reshape(-1) for p in learner.actor.parameters() if p.grad is not None]
-    norm = float(torch.cat(grads).norm()) if grads else 0.0
-    learner.optimizer.zero_grad(set_to_none=True)
-    return norm
+def _half_batch_cosine(learner: PPOLearner, prepared: Prepared, adv: torch.Tensor, in_a: torch.Tensor) -> float:
+    """Cosine between the actor's surrogate gradients on the sequences `in_a` and on the rest."""
+    terms = surrogate_terms(learner, prepared, adv)  # one forward for both halves
+    params = [p for p in learner.actor.parameters() if p.requires_grad]
+    grads = []
+    for mask in (in_a, ~in_a):
+        g = torch.autograd.grad(terms[:, mask].mean(), params, retain_graph=True, allow_unused=True)
+        grads.append(torch.cat([(x if x is not None else torch.zeros_like(p)).reshape(-1) for x, p in zip(g, params, strict=True)]))
+    return float(grads[0] @ grads[1] / (grads[0].norm() * grads[1].norm() + 1e-30))
 
 
 KL_TOLERANCE = 0.2  # the issue's bar: the controller's KL within 20% of the true one

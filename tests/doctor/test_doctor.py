@@ -5,6 +5,7 @@ clean config must fail nothing on every task."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -132,6 +133,20 @@ def _kl_against_wrong_policy(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(PPOLearner, "batch_kl", batch_kl)
 
 
+def _advantages_of_another_env(mp: pytest.MonkeyPatch) -> None:
+    """GAE's advantages handed back in another env order (env b gets env b-1's): the update then
+    pairs each action with an advantage it did not earn."""
+    import dexrl.rl.learner as learner
+
+    real = learner.compute_gae
+
+    def rolled(*args, **kwargs):  # type: ignore[no-untyped-def]
+        advantages, returns = real(*args, **kwargs)
+        return np.roll(advantages, 1, axis=1), returns
+
+    mp.setattr(learner, "compute_gae", rolled)
+
+
 def _targets_not_observed(mp: pytest.MonkeyPatch) -> None:
     from dexrl.tasks.base import HandTask
 
@@ -152,6 +167,7 @@ BUGS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, ...], set
     ("detached_value_head", _detached_value_head, ("overfit",), {("overfit", "value_fit")}),
     ("kl_wrong_policy", _kl_against_wrong_policy, ("signs",), {("signs", "kl_controller")}),
     ("targets_not_observed", _targets_not_observed, ("env",), {("env", "control_state_observable")}),
+    ("advantages_of_another_env", _advantages_of_another_env, ("signs",), {("signs", "advantage_signal")}),
 ]
 
 
@@ -171,12 +187,39 @@ def test_injected_bug_fails_its_check_only(
     assert failures(checks) == expected, [c for c in checks if c.status == "fail"]
 
 
+def test_a_parameter_the_simulation_does_not_read_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`adr_params_change_sim` in a run that randomizes the parameter (adr=auto): the real
+    actuator_force_range changes the simulation (it binds only under a saturating command, the
+    probe's second drive); written into a copy of the model's array instead, it changes nothing
+    and the check fails, naming it."""
+    import dataclasses
+
+    from dexrl.adr import apply
+    from dexrl.doctor.environment import _params_change_sim, _randomized_params
+
+    setup = setup_for("cube_rotate_z", "adr=auto")
+    names, adr = _randomized_params(setup)
+    assert "actuator_force_range" in names
+    clean = _params_change_sim(setup.env, adr, ["actuator_force_range"], setup.seed, hypothetical=False)
+    assert clean.status == "pass" and "saturating" in clean.value, clean
+
+    def into_a_copy(ctx, i, spec, lam):  # type: ignore[no-untyped-def]
+        ctx.model(i).actuator_forcerange.copy()[:] = spec.to_value(ctx.calibrated[i].actuator_forcerange, lam)
+
+    entry = apply.APPLIERS["actuator_force_range"]
+    monkeypatch.setitem(apply.APPLIERS, "actuator_force_range", dataclasses.replace(entry, apply=into_a_copy))
+    bug = _params_change_sim(setup.env, adr, ["actuator_force_range"], setup.seed, hypothetical=False)
+    assert bug.status == "fail" and "inert: actuator_force_range" in bug.value, bug
+
+
 # ---------------------------------------------------------------------------- the script
 
 
 def test_script_only_json_and_exit_status(tmp_path: Path) -> None:
-    """`--only overfit --json`: a table, then one JSON object on the last line; exit 0."""
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", *SMALL,
+    """`--only overfit --json`, run as a user runs it (another working directory): a table, then
+    one JSON object on the last line; exit 0. 256 samples: the overfit group's whole batch."""
+    tiny = ["train.num_workers=2", "train.envs_per_worker=8", "train.horizon=16"]
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", *tiny,
                           "--only", "overfit", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -184,8 +227,14 @@ def test_script_only_json_and_exit_status(tmp_path: Path) -> None:
     assert "value_fit" in out.stdout and "PASS" in out.stdout
 
 
-def test_script_rejects_a_bad_group_in_one_line(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", "--only", "bogus"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "bogus" in out.stderr
+def test_script_rejects_a_bad_group_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (the script's `main`): the check happens before anything is composed."""
+    spec = importlib.util.spec_from_file_location("doctor_script", ROOT / "scripts" / "doctor.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as exited:
+        script.main(["env=reach", "--only", "bogus"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.strip().splitlines() == [err.strip()] and "bogus" in err

@@ -10,7 +10,8 @@ import pytest
 from dexrl.doctor.ladder import Rung, load_ladder, run_ladder
 from dexrl.frontdoor import ConfigError, compose
 
-TINY = ["train.num_workers=2", "train.envs_per_worker=4", "train.horizon=8", "logger=none",
+# One worker (each rung starts its own Ray actors: the test's cost), one 64-sample iteration a rung.
+TINY = ["train.num_workers=1", "train.envs_per_worker=8", "train.horizon=8", "logger=none",
         "model.actor_hidden=[32]", "model.critic_hidden=[32]"]  # fmt: skip
 
 
@@ -28,9 +29,9 @@ def test_train_sends_the_ladder_to_the_doctor() -> None:
 
 def test_ladder_stops_at_a_missed_bar_and_resumes(ray_session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rungs = [
-        Rung("reach", (), 128, "iteration", 1.0),  # met: the mean iteration number is >= 1
-        Rung("cube_rotate_z", (), 128, "success_rate", 2.0),  # a rate cannot reach 2
-        Rung("cube_rotate", (), 128, "success_rate", 0.0),
+        Rung("reach", (), 64, "iteration", 1.0),  # met: the mean iteration number is >= 1
+        Rung("cube_rotate_z", (), 64, "success_rate", 2.0),  # a rate cannot reach 2
+        Rung("cube_rotate", (), 64, "success_rate", 0.0),
     ]
     checks = run_ladder(tmp_path, TINY, (rungs, 10), say=lambda _m: None)
     assert [(c.name, c.status) for c in checks] == [
