@@ -217,8 +217,8 @@ def test_a_parameter_the_simulation_does_not_read_fails(monkeypatch: pytest.Monk
 
 def test_script_only_json_and_exit_status(tmp_path: Path) -> None:
     """`--only overfit --json`, run as a user runs it (another working directory): a table, then
-    one JSON object on the last line; exit 0. 256 samples: the overfit group's whole batch."""
-    tiny = ["train.num_workers=2", "train.envs_per_worker=8", "train.horizon=16"]
+    one JSON object on the last line; exit 0. 64 samples (the overfit group fits them all)."""
+    tiny = ["train.num_workers=2", "train.envs_per_worker=4", "train.horizon=8"]
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "doctor.py"), "env=reach", *tiny,
                           "--only", "overfit", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
