@@ -43,6 +43,8 @@ def _argv(script: str, args: list[str], run: Path, bad: Path, tmp_path: Path) ->
     argv = [a.format(run=run, bad=bad) for a in args]
     if script == "train":
         argv.append(f"hydra.run.dir={tmp_path / 'new_run'}")
+    if script in ("evaluate", "export"):  # an output folder that must not appear
+        argv.append(f"out={tmp_path / 'new_run'}")
     return argv
 
 
