@@ -407,9 +407,14 @@ APPLIERS: dict[str, Applier] = {
         _friction(1), _model_nominal("geom_friction", "cube_geoms", 1), needs_cube=True
     ),
     "cube_damping": Applier(_cube_damping, needs_cube=True),
-    "robot_friction_slide": Applier(_friction(2), _model_nominal("geom_friction", "hand_geoms", 0)),
+    # The hand's friction acts only where the hand touches something, and the cube is the only
+    # thing it touches (the doctor found no contact at all on reach, even under saturating
+    # commands): without a cube these would be randomized dimensions that change nothing.
+    "robot_friction_slide": Applier(
+        _friction(2), _model_nominal("geom_friction", "hand_geoms", 0), needs_cube=True
+    ),
     "robot_friction_spin_roll": Applier(
-        _friction(3), _model_nominal("geom_friction", "hand_geoms", 1)
+        _friction(3), _model_nominal("geom_friction", "hand_geoms", 1), needs_cube=True
     ),
     "robot_link_mass": Applier(
         _robot_link_mass, _model_nominal("body_mass", "hand_bodies"), changes_inertia=True

@@ -131,7 +131,8 @@ def test_attach_rejects_cube_parameters_on_a_task_without_a_cube() -> None:
     task = make_task("reach", num_envs=1)
     with pytest.raises(ValueError, match="'cube_size' cannot be randomized here: it needs a cube.*enabled=false"):
         EpisodeRandomizer(load_adr_config("manual")).attach(task)
-    cube_free = {n: ParamConfig(enabled=not n.startswith(("cube_", "face_"))) for n in PARAM_NAMES}
+    cube_free = {n: ParamConfig(enabled=not n.startswith(("cube_", "face_", "robot_friction_")))
+                 for n in PARAM_NAMES}  # fmt: skip
     EpisodeRandomizer(ADRConfig(mode="auto", params=cube_free)).attach(task)  # the rest applies
 
 
@@ -226,8 +227,11 @@ def test_config_for_task_drops_only_what_the_task_cannot_randomize() -> None:
 
     auto = ADRConfig(mode="auto")
     reach, dropped = config_for_task(auto, make_task("reach", num_envs=1))
-    assert {n for n in dropped} == {n for n in PARAM_NAMES if n.startswith(("cube_", "face_"))}
+    # reach has nothing for the hand to touch: the hand's contact friction is dropped too
+    expected = {n for n in PARAM_NAMES if n.startswith(("cube_", "face_", "robot_friction_"))}
+    assert {n for n in dropped} == expected
     assert reach.is_randomized("gravity") and not reach.is_randomized("cube_mass")
+    assert reach.is_randomized("robot_frictionloss")  # joint friction acts without contact
     block, dropped = config_for_task(auto, make_task("cube_rotate", num_envs=1))
     assert set(dropped) == {"face_friction", "face_detent"}
     rubiks, dropped = config_for_task(auto, make_task("face_turn", num_envs=1))
