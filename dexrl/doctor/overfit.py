@@ -65,11 +65,11 @@ steps), 1.1e-3 on cube_rotate_z at the tests' 1,024 (16 envs x 16 steps)."""
 
 
 def _value_fit(learner: PPOLearner, prepared: Prepared) -> Check:
-    """The learner's own critic loss: its wiring from `_minibatch_loss` (does the loss reach the
+    """The learner's own critic loss: its wiring from `minibatch_loss` (does the loss reach the
     critic's weights?), then VALUE_STEPS steps of the critic optimizer on the same loss function
     (`value_loss` as the learner calls it; the critic alone, to save the actor's forward)."""
     idx = whole_batch(prepared)
-    _, wired, _ = learner._minibatch_loss(prepared.sequences, prepared.hidden0, idx)
+    _, wired, _ = learner.minibatch_loss(prepared.sequences, prepared.hidden0, idx)
     if not wired.requires_grad:
         return Check(GROUP, "value_fit", "fail", "no gradient", f"loss < {VALUE_BAR}",
                      "loss wiring: the value loss does not reach the critic's parameters (value head detached?)")  # fmt: skip

@@ -83,8 +83,10 @@ def _surrogate_first_step(learner: PPOLearner, second: Rollout) -> Check:
     prepared = prepare(learner, second.batch)
     with torch.no_grad():
         before = reference_surrogate(learner, prepared).item()
-    actor_loss, critic_loss, _ = learner._minibatch_loss(prepared.sequences, prepared.hidden0, whole_batch(prepared))
-    learner._step(actor_loss, critic_loss)
+    actor_loss, critic_loss, _ = learner.minibatch_loss(
+        prepared.sequences, prepared.hidden0, whole_batch(prepared)
+    )
+    learner.optimizer_step(actor_loss, critic_loss)
     with torch.no_grad():
         after = reference_surrogate(learner, prepared).item()
     gain = after - before

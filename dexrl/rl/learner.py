@@ -293,14 +293,14 @@ class PPOLearner:
         for epoch in range(self.ppo.epochs):
             perm = torch.randperm(num_sequences, generator=self.generator)
             for idx in torch.tensor_split(perm, self.ppo.minibatches):
-                actor_loss, critic_loss, stats = self._minibatch_loss(
+                actor_loss, critic_loss, stats = self.minibatch_loss(
                     sequences, hidden0, idx.to(self.device)
                 )
                 history.append(stats)
                 if self.ppo.target_kl is not None and stats["kl"].item() > self.ppo.target_kl:
                     stopped = True
                     break
-                stats.update(self._step(actor_loss, critic_loss))
+                stats.update(self.optimizer_step(actor_loss, critic_loss))
                 steps += 1
             if stopped or epoch == self.ppo.epochs - 1:
                 break
@@ -313,7 +313,9 @@ class PPOLearner:
         metrics["kl_end"] = kl_end
         return metrics
 
-    def _step(self, actor_loss: torch.Tensor, critic_loss: torch.Tensor) -> dict[str, torch.Tensor]:
+    def optimizer_step(
+        self, actor_loss: torch.Tensor, critic_loss: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """One Adam step of each network, each with its own gradient clip (the actor's noisy
         gradient must not set the critic's step size, nor the other way round)."""
         self.optimizer.zero_grad(set_to_none=True)
@@ -339,7 +341,7 @@ class PPOLearner:
         std = self.actor.log_std.exp()
         return gaussian_kl(sequences["mean_old"], sequences["std_old"], mean, std).mean().item()
 
-    def _minibatch_loss(
+    def minibatch_loss(
         self, sequences: Sequences, hidden0: Hidden, idx: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """(actor loss, critic loss, detached statistics) of one minibatch."""
