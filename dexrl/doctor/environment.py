@@ -8,6 +8,7 @@ parameter changes the simulation; 1,000 steps at the ADR hard limits stay finite
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -80,6 +81,20 @@ def _determinism(env: EnvConfig, seed: int, steps: int = 30) -> Check:
 RANDOM_SUCCESS_MAX = 0.05
 """Share of random-policy episodes with a success: goals are never met where drawn, so a random
 policy should (almost) never succeed; measured 0.00 on reach, ~0.0-0.03 on the cube tasks."""
+RANDOM_SUCCESS_BAD = 0.2
+"""A share this high is a failure (free successes or a tolerance far too loose)."""
+SIGNIFICANCE = 0.05
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): how surprising k successes in n are at a true rate p."""
+    return float(sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def exceeds(k: int, n: int, p: float) -> bool:
+    """k of n is significantly (one-sided, 5%) above the rate p; a 16-episode sample's 1 success
+    (0.0625) is not evidence of a rate above 0.05, 4 of 16 is."""
+    return n > 0 and binomial_tail(k, n, p) < SIGNIFICANCE
 
 
 def _random_policy(env: EnvConfig, seed: int, num_envs: int = 16, steps: int = 150) -> list[Check]:
@@ -99,13 +114,16 @@ def _random_policy(env: EnvConfig, seed: int, num_envs: int = 16, steps: int = 1
             ended = np.flatnonzero(r.info["episode_done"])
             successes += list(r.info["episode_successes"][ended] > 0)
             drops += list(r.info["dropped"][ended])
-    rate = float(np.mean(successes)) if successes else 0.0
+    wins, n = int(np.sum(successes)), len(successes)
+    rate = wins / n if n else 0.0
     drop_rate = float(np.mean(drops)) if drops else 0.0
     reward, gain = np.concatenate(rewards), np.concatenate(progress)
     corr = float(np.corrcoef(reward, gain)[0, 1]) if reward.std() > 0 and gain.std() > 0 else float("nan")
     return [
-        Check(GROUP, "random_policy_success", grade(rate <= RANDOM_SUCCESS_MAX, warn=rate <= 0.2),
-              f"{fmt(rate)} of {len(successes)} episodes", f"<= {RANDOM_SUCCESS_MAX}",
+        Check(GROUP, "random_policy_success",
+              grade(not exceeds(wins, n, RANDOM_SUCCESS_MAX), warn=not exceeds(wins, n, RANDOM_SUCCESS_BAD)),
+              f"{fmt(rate)} ({wins} of {n} episodes)",
+              f"not significantly > {RANDOM_SUCCESS_MAX} (binomial, p < {SIGNIFICANCE})",
               "a random policy succeeds: free successes (goals met where drawn) or a tolerance too loose"),
         Check(GROUP, "random_policy_drop_rate", "pass", f"{fmt(drop_rate)} of {len(drops)} episodes",
               "reported (0 on reach)", ""),

@@ -240,3 +240,16 @@ def test_script_rejects_a_bad_group_in_one_line(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert exited.value.code == 2
     assert err.strip().splitlines() == [err.strip()] and "bogus" in err
+
+
+def test_random_success_is_graded_by_a_binomial_test() -> None:
+    """A 16-episode sample's single success is noise at a 5% rate; a rate clearly above it is not."""
+    from dexrl.doctor.environment import binomial_tail, exceeds
+
+    # By hand: P(X >= 1) = 1 - 0.95**16; P(X >= 3) = 1 - sum_{i<3} C(16, i) 0.05^i 0.95^(16-i).
+    assert binomial_tail(1, 16, 0.05) == pytest.approx(1 - 0.95**16)
+    below3 = 0.95**16 + 16 * 0.05 * 0.95**15 + 120 * 0.05**2 * 0.95**14
+    assert binomial_tail(3, 16, 0.05) == pytest.approx(1 - below3)
+    assert not exceeds(1, 16, 0.05) and not exceeds(2, 16, 0.05)
+    assert exceeds(3, 16, 0.05) and exceeds(16, 16, 0.2)
+    assert not exceeds(0, 0, 0.05)  # no episode ended: no evidence either way
