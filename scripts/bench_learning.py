@@ -11,6 +11,7 @@ recorded against env steps and wall-clock seconds; the script writes `learning.j
     python scripts/bench_learning.py --env reach --env-set reach_target_range=0.3 --steps 300000 --seeds 0 1 2
     python scripts/bench_learning.py --env cube_rotate_z --steps 2000000 --seeds 0 1 2 --sb3 --json
     python scripts/bench_learning.py --env reach --set algo.epochs=4 --set train.horizon=32   # a variant
+    python scripts/bench_learning.py --merge runs/cz_s0 runs/cz_s1 runs/sb3_s0 --out runs/cz   # one plot
 
 Run it alone on the machine: a learning run beside other heavy jobs changes the wall-clock axis
 (the env-step axis and the final scores do not depend on the machine's load).
@@ -183,7 +184,12 @@ def main() -> None:
     p.add_argument("--curve-key", default="success_rate", choices=CURVE_KEYS)
     p.add_argument("--out", default="runs/bench_learning")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
+                   help="train nothing: combine the learning.json of earlier runs (seeds run one at "
+                        "a time, an SB3 reference added later) into one in --out")
     args = p.parse_args()
+    if args.merge:
+        return write_results(merge([Path(d) for d in args.merge]), args)
     env = load_env_config(args.env, {k: yaml.safe_load(v) for k, v in
                                      (s.split("=", 1) for s in args.env_set)})  # fmt: skip
     sets = parse_sets(args.set)
@@ -203,6 +209,10 @@ def main() -> None:
             print(f"[bench_learning] {algo} seed {seed}: success_rate {final['success_rate']:.2f}, "
                   f"consecutive successes {final['consecutive_successes_mean']:.2f}, return "
                   f"{final['return_mean']:.2f} ({run['wall_s']:.0f} s)", flush=True)
+    write_results(results, args)
+
+
+def write_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     summary = _summary(results, args.curve_key)
     results["summary"] = summary
     out = Path(args.out)
@@ -212,6 +222,36 @@ def main() -> None:
     print(f"[bench_learning] wrote {out / 'learning.json'} and {out / 'learning.png'}")
     if args.json:
         print(json.dumps(summary))
+
+
+def merge(dirs: list[Path]) -> dict[str, Any]:
+    """One results dict from several runs' learning.json: runs of one env (and env overrides),
+    each (trainer, seed) once; `steps` is the longest run's budget."""
+    loaded = []
+    for d in dirs:
+        path = d / "learning.json"
+        if not path.is_file():
+            raise SystemExit(f"--merge {d}: no learning.json there (the --out of a finished "
+                             "bench_learning run)")  # fmt: skip
+        loaded.append((d, json.loads(path.read_text())))
+    first_dir, merged = loaded[0]
+    merged = {**merged, "dexrl": [], "sb3": [], "merged_from": [str(d) for d in dirs]}
+    merged.pop("summary", None)
+    for d, r in loaded:
+        for key in ("env", "env_overrides"):
+            if r[key] != merged[key]:
+                raise SystemExit(f"--merge: {d} has {key}={r[key]!r}, {first_dir} has "
+                                 f"{merged[key]!r}: merge runs of one task only")  # fmt: skip
+        for algo in ("dexrl", "sb3"):
+            for run in r[algo]:
+                if any(x["seed"] == run["seed"] for x in merged[algo]):
+                    raise SystemExit(f"--merge: {algo} seed {run['seed']} appears twice ({d} "
+                                     "and an earlier directory): pass each run once")  # fmt: skip
+                merged[algo].append({**run, "steps": r["steps"]})
+        merged["steps"] = max(merged["steps"], r["steps"])
+    for algo in ("dexrl", "sb3"):
+        merged[algo].sort(key=lambda run: run["seed"])
+    return merged
 
 
 def _summary(results: dict[str, Any], key: str) -> dict[str, Any]:
@@ -226,12 +266,15 @@ def _summary(results: dict[str, Any], key: str) -> dict[str, Any]:
             s[f"{algo}_consecutive_successes_median"] = [r["final"]["consecutive_successes_median"] for r in runs]
             s[f"{algo}_return_mean"] = [r["final"]["return_mean"] for r in runs]
             s[f"{algo}_wall_s"] = [r["wall_s"] for r in runs]
-    if results["sb3"] and results["dexrl"]:
+    sb3_by_seed = {run["seed"]: run for run in results["sb3"]}
+    paired = [(d, sb3_by_seed[d["seed"]]) for d in results["dexrl"] if d["seed"] in sb3_by_seed]
+    if paired:
         ratios = []
-        for d, b in zip(results["dexrl"], results["sb3"], strict=True):
+        for d, b in paired:
             level = np.mean([r[key] for r in b["curve"][-5:] if r.get(key) is not None])
             t = time_to(d["curve"], key, float(level))
             ratios.append(None if t is None else t / b["wall_s"])
+        s["paired_seeds"] = [d["seed"] for d, _ in paired]
         s["dexrl_time_to_sb3_final_over_sb3_time"] = ratios
     return s
 

@@ -42,3 +42,20 @@ def test_bench_learning_writes_curves_plot_and_summary(tmp_path: Path) -> None:
     assert all(p["wall_time_s"] > 0 for p in dexrl_curve)
     assert (tmp_path / "learning.png").stat().st_size > 10_000
     assert bad.returncode != 0 and "expected algo.<key>=<value>" in bad_err
+
+    # --merge: the same run split by trainer (as when SB3 is added to an earlier dexrl run) and
+    # merged back gives the same summary; a run passed twice is refused and nothing is written.
+    for algo, other in (("dexrl", "sb3"), ("sb3", "dexrl")):
+        (tmp_path / algo).mkdir()
+        (tmp_path / algo / "learning.json").write_text(json.dumps({**full, other: []}))
+    script = [sys.executable, str(ROOT / "scripts" / "bench_learning.py"), "--json", "--merge"]
+    merged = subprocess.run([*script, str(tmp_path / "sb3"), str(tmp_path / "dexrl"), "--out",
+                             str(tmp_path / "merged")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    again = json.loads(merged.stdout.strip().splitlines()[-1])
+    assert again == summary and again["paired_seeds"] == [3]
+    assert (tmp_path / "merged" / "learning.png").stat().st_size > 10_000
+    twice = subprocess.run([*script, str(tmp_path / "dexrl"), str(tmp_path), "--out",
+                            str(tmp_path / "twice")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert twice.returncode != 0 and "dexrl seed 3 appears twice" in twice.stderr
+    assert not (tmp_path / "twice").exists()
