@@ -55,7 +55,8 @@ case "$cmd" in
   test)
     setup
     export WANDB_MODE=disabled
-    exec "$VENV/bin/python" -m pytest -q "$@"
+    # --durations: the slowest tests in every log (the suite aims at < 20 min on 2 cores)
+    exec "$VENV/bin/python" -m pytest -q --durations=15 "$@"
     ;;
   *)
     echo "usage: scripts/dev.sh train [hydra overrides...] | scripts/dev.sh test [pytest args...]" >&2
