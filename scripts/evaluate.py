@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
     if configs.env.task == "cube_solve" and not composed.touched("env.scramble"):
         from dataclasses import replace
 
-        from dexrl.tasks.rubiks import FAIR_SCRAMBLE
+        from dexrl.tasks.rubiks_cube import FAIR_SCRAMBLE
 
         configs.env = replace(configs.env, scramble=FAIR_SCRAMBLE)  # FACTS.md: [R]'s evaluation
     from dexrl.eval.evaluate import EvalSettings, evaluate_policy, run_sweep

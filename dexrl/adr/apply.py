@@ -376,7 +376,7 @@ class Applier:
 
 def _face(setter_name: str) -> ApplyFn:
     def apply(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
-        from dexrl.tasks import rubiks
+        from dexrl.tasks import rubiks_cube as rubiks
 
         ids = ctx.task.cube_ids
         nominal = getattr(rubiks, setter_name.replace("set_", ""))(ctx.calibrated[i], ids)
@@ -387,7 +387,7 @@ def _face(setter_name: str) -> ApplyFn:
 
 def _face_nominal(getter_name: str) -> NominalFn:
     def nominal(ctx: ApplyContext) -> float:
-        from dexrl.tasks import rubiks
+        from dexrl.tasks import rubiks_cube as rubiks
 
         return float(getattr(rubiks, getter_name)(ctx.task.base_model, ctx.task.cube_ids))
 

@@ -251,7 +251,7 @@ def test_thresholds_are_the_tasks_unless_the_adr_config_sets_them() -> None:
 
 
 def test_face_friction_and_detent_are_written_from_their_calibrated_values() -> None:
-    from dexrl.tasks.rubiks import face_detent, face_friction
+    from dexrl.tasks.rubiks_cube import face_detent, face_friction
 
     task = make_task("face_turn", num_envs=2, overrides={"max_episode_steps": 2})
     params = {n: ParamConfig(enabled=False) for n in PARAM_NAMES}

@@ -14,7 +14,8 @@ from dexrl.eval.policy import ZeroPolicy
 from dexrl.eval.runner import episode_seed
 from dexrl.solver import CubeState, parse_moves
 from dexrl.tasks.registry import load_env_config, make_task
-from dexrl.tasks.rubiks import FAIR_SCRAMBLE, ROTATE
+from dexrl.tasks.rubiks import ROTATE
+from dexrl.tasks.rubiks_cube import FAIR_SCRAMBLE
 
 
 def test_cube_solve_metrics_report_the_fair_scramble_and_where_it_failed(tmp_path: Path) -> None:

@@ -25,14 +25,9 @@ from dexrl.solver import (
 )
 from dexrl.solver.geometry import FACELET_POSITIONS, Vec, rotate_quarter
 from dexrl.tasks.registry import make_task
-from dexrl.tasks.rubiks import (
-    FACE_RGBA,
-    RubiksRig,
-    SolvePlan,
-    anchor_subgoal,
-    face_detent,
-    face_friction,
-)
+from dexrl.tasks.rubiks_cube import FACE_RGBA, face_detent, face_friction
+from dexrl.tasks.rubiks_goals import SolvePlan, anchor_subgoal
+from dexrl.tasks.rubiks_rig import RubiksRig
 
 Colour = tuple[float, float, float, float]
 # The 24 whole-cube rotations as move text: 6 choices of what goes up, times 4 turns about it.
@@ -416,7 +411,7 @@ def test_a_released_layer_creeps_into_its_slot_at_every_adr_corner(
     """MuJoCo's dry friction is soft: below its limit it acts as a stiff damper, so a released
     layer creeps home with time constant ≈ 0.02/detent s whatever the friction (documented in
     envs/objects/rubiks_cube.xml). At the slowest corner it is still unaligned after 3.2 s."""
-    from dexrl.tasks.rubiks import set_face_detent, set_face_friction
+    from dexrl.tasks.rubiks_cube import set_face_detent, set_face_friction
 
     rig = RubiksRig()
     assert (face_friction(rig.model, rig.ids), face_detent(rig.model, rig.ids)) == (0.002, 0.04)
@@ -436,7 +431,7 @@ def test_a_released_layer_creeps_into_its_slot_at_every_adr_corner(
 def test_detent_damping_ratio_is_the_one_documented() -> None:
     """ζ = c / (2·sqrt(k·I)) = 0.24 (I = layer inertia about the hinge + armature): without
     friction a layer released at 40° overshoots to 40°·exp(−πζ/sqrt(1 − ζ²)) ≈ −18°."""
-    from dexrl.tasks.rubiks import set_face_friction
+    from dexrl.tasks.rubiks_cube import set_face_friction
 
     rig = RubiksRig()
     m, dof = rig.model, rig.ids.hinge_dof
