@@ -70,36 +70,24 @@ FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
 class RubiksSettings:
     """Rubik's-specific task values.
 
-    Set in `configs/env/face_turn.yaml` / `cube_solve.yaml` (EnvConfig fields of the same names);
-    read with `getattr(cfg, name, default)` so a task built from a bare EnvConfig still works.
+    Set in `configs/env/face_turn.yaml` / `cube_solve.yaml`: EnvConfig fields of the same names,
+    where each one's meaning is written (dexrl/config.py); their defaults are EnvConfig's. Read
+    with `getattr(cfg, name, default)` so a task built from a bare EnvConfig still works. Not
+    said there: `rebind_up_cos` is a hysteresis against flip-flopping between two faces near a
+    45° tilt; plans are cached per scramble and re-plans after an unplanned turn use Kociemba's
+    first answer, so no step waits on a search.
     """
 
-    # Faces count as aligned when the hinge is within this of a multiple of 90° ([R]: 0.1 rad);
-    # also the tolerance of the face-angle goal and of a completed quarter turn.
-    face_tolerance: float = 0.1
-    # face_turn: when the cube is aligned, the next goal is a top-face turn with this probability,
-    # otherwise a flip ([R] App. C.1: 0.5).
-    rotate_probability: float = 0.5
-    # Re-bind only when the new up face's normal is this close to world up (cos of the tilt):
-    # hysteresis against flip-flopping between two faces near a 45° tilt.
-    rebind_up_cos: float = 0.8
-    # cube_solve: length of the random scramble drawn at reset.
-    scramble_moves: int = 25
-    # cube_solve: a fixed scramble in move notation (e.g. FAIR_SCRAMBLE); overrides the random one.
-    scramble: str = ""
-    # cube_solve: seconds the planner searches for a cheaper plan at reset (dexrl.solver
-    # CubePlanner; 0: kociemba's first answer). Plans are cached per scramble; re-plans after an
-    # unplanned turn use kociemba's first answer, so no step waits on a search.
-    plan_budget_s: float = 0.0
-    # cube_solve: > 0: the search makes this many kociemba calls and no more, so a scramble gets
-    # the same plan on every run (unless plan_budget_s cuts it short).
-    plan_max_calls: int = 0
-    # cube_solve: what plan_budget_s counts: "wall" seconds, or "cpu" seconds of the search
-    # (Linux; with plan_max_calls a cap on work that machine load does not move).
-    plan_clock: str = "wall"
-    # cube_solve: plan cost = flips * plan_flip_cost + quarter turns * plan_rotate_cost.
-    plan_flip_cost: float = 2.0
-    plan_rotate_cost: float = 1.0
+    face_tolerance: float = EnvConfig.face_tolerance
+    rotate_probability: float = EnvConfig.rotate_probability
+    rebind_up_cos: float = EnvConfig.rebind_up_cos
+    scramble_moves: int = EnvConfig.scramble_moves
+    scramble: str = EnvConfig.scramble
+    plan_budget_s: float = EnvConfig.plan_budget_s
+    plan_max_calls: int = EnvConfig.plan_max_calls
+    plan_clock: str = EnvConfig.plan_clock
+    plan_flip_cost: float = EnvConfig.plan_flip_cost
+    plan_rotate_cost: float = EnvConfig.plan_rotate_cost
 
 
 def rubiks_settings(cfg: EnvConfig, defaults: RubiksSettings) -> RubiksSettings:
