@@ -75,7 +75,7 @@ def train_dexrl(env: EnvConfig, steps: int, seed: int, sets: dict[str, dict[str,
         trainer.run()
         trainer.close()
         rows = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-    curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"],
+    curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"], "episodes": r["episodes"],
               **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
     return curve, trainer.learner.actor.cpu()
 
@@ -106,6 +106,7 @@ def train_sb3(env: EnvConfig, steps: int, seed: int) -> tuple[list[dict[str, flo
             successes = [float(e["consecutive_successes"]) for e in episodes]
             curve.append({
                 "env_steps": self.num_timesteps, "wall_time_s": time.perf_counter() - t0,
+                "episodes": len(episodes),
                 "success_rate": float(np.mean([s > 0 for s in successes])),
                 "consecutive_successes_mean": float(np.mean(successes)),
                 "episode_return_mean": float(np.mean([e["r"] for e in episodes])),
@@ -134,11 +135,22 @@ def evaluate(env: EnvConfig, policy: Any, episodes: int) -> dict[str, float]:
     return run_episodes(env, policy, episodes=episodes, num_envs=16, seed=123)
 
 
+SMOOTH = 5
+"""Curve points averaged: SB3's final level is the mean of its last SMOOTH points, and dexrl
+reaches it when the episode-weighted mean of SMOOTH consecutive points does. A dexrl point is
+the episodes that ended in one iteration: where few ended (episodes of one length end together,
+every few iterations) a point is noise, e.g. 1.0 from a single episode."""
+
+
 def time_to(curve: list[dict[str, float]], key: str, level: float) -> float | None:
-    """Wall seconds until `key` first reaches `level` (None if never)."""
-    for row in curve:
-        if row.get(key) is not None and row[key] >= level:
-            return row["wall_time_s"]
+    """Wall seconds until the episode-weighted mean of `key` over SMOOTH consecutive points first
+    reaches `level` (None if never). Points without an episode count weigh 1."""
+    points = [row for row in curve if row.get(key) is not None]
+    for end in range(SMOOTH, len(points) + 1):
+        window = points[end - SMOOTH : end]
+        weights = [max(row.get("episodes", 1), 1e-9) for row in window]
+        if np.average([row[key] for row in window], weights=weights) >= level:
+            return points[end - 1]["wall_time_s"]
     return None
 
 
@@ -271,7 +283,7 @@ def _summary(results: dict[str, Any], key: str) -> dict[str, Any]:
     if paired:
         ratios = []
         for d, b in paired:
-            level = np.mean([r[key] for r in b["curve"][-5:] if r.get(key) is not None])
+            level = np.mean([r[key] for r in b["curve"] if r.get(key) is not None][-SMOOTH:])
             t = time_to(d["curve"], key, float(level))
             ratios.append(None if t is None else t / b["wall_s"])
         s["paired_seeds"] = [d["seed"] for d, _ in paired]

@@ -3,6 +3,7 @@ summary, learning.json (curves on both axes) and the PNG it writes are what READ
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def test_bench_learning_writes_curves_plot_and_summary(tmp_path: Path) -> None:
     dexrl_curve = full["dexrl"][0]["curve"]
     # 512 steps of 2 workers x 4 envs x 16 steps = 4 iterations, one curve point each.
     assert [p["env_steps"] for p in dexrl_curve] == [128, 256, 384, 512]
-    assert all(p["wall_time_s"] > 0 for p in dexrl_curve)
+    assert all(p["wall_time_s"] > 0 and p["episodes"] >= 0 for p in dexrl_curve)
     assert (tmp_path / "learning.png").stat().st_size > 10_000
     assert bad.returncode != 0 and "expected algo.<key>=<value>" in bad_err
 
@@ -59,3 +60,20 @@ def test_bench_learning_writes_curves_plot_and_summary(tmp_path: Path) -> None:
                             str(tmp_path / "twice")], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert twice.returncode != 0 and "dexrl seed 3 appears twice" in twice.stderr
     assert not (tmp_path / "twice").exists()
+
+
+def test_time_to_weighs_points_by_their_episodes() -> None:
+    """A point from one lucky episode does not make dexrl "reach" SB3's level."""
+    script = ROOT / "scripts" / "bench_learning.py"
+    spec = importlib.util.spec_from_file_location("bench_learning", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    lucky = {"success_rate": 1.0, "episodes": 1}
+    plain = {"success_rate": 0.1, "episodes": 100}
+    good = {"success_rate": 0.3, "episodes": 100}
+    curve = [{**p, "wall_time_s": float(t)} for t, p in
+             enumerate([plain, lucky, plain, plain, plain, plain, good, good, good, good])]  # fmt: skip
+    # Unweighted, points 0-4 average 0.28 >= 0.2 already at t=4; weighted they read ~0.10.
+    assert bench.time_to(curve, "success_rate", 0.2) == 8.0  # 3 of 5 points at 0.3: 0.22
+    assert bench.time_to(curve, "success_rate", 0.5) is None
