@@ -142,16 +142,21 @@ the episodes that ended in one iteration: where few ended (episodes of one lengt
 every few iterations) a point is noise, e.g. 1.0 from a single episode."""
 
 
-def time_to(curve: list[dict[str, float]], key: str, level: float) -> float | None:
-    """Wall seconds until the episode-weighted mean of `key` over SMOOTH consecutive points first
-    reaches `level` (None if never). Points without an episode count weigh 1."""
+def smoothed(curve: list[dict[str, float]], key: str) -> list[tuple[dict[str, float], float]]:
+    """(last row, episode-weighted mean of `key`) for every SMOOTH consecutive points that have
+    it. Points without an episode count weigh 1."""
     points = [row for row in curve if row.get(key) is not None]
+    out = []
     for end in range(SMOOTH, len(points) + 1):
         window = points[end - SMOOTH : end]
         weights = [max(row.get("episodes", 1), 1e-9) for row in window]
-        if np.average([row[key] for row in window], weights=weights) >= level:
-            return points[end - 1]["wall_time_s"]
-    return None
+        out.append((points[end - 1], float(np.average([row[key] for row in window], weights=weights))))
+    return out
+
+
+def time_to(curve: list[dict[str, float]], key: str, level: float) -> float | None:
+    """Wall seconds until the smoothed `key` first reaches `level` (None if never)."""
+    return next((row["wall_time_s"] for row, value in smoothed(curve, key) if value >= level), None)
 
 
 def plot(results: dict[str, Any], key: str, path: Path) -> None:
@@ -164,7 +169,7 @@ def plot(results: dict[str, Any], key: str, path: Path) -> None:
     for algo, colour in (("dexrl", "tab:blue"), ("sb3", "tab:orange")):
         for run in results.get(algo, []):
             for ax, x in zip(axes, ("env_steps", "wall_time_s"), strict=True):
-                points = [(r[x], r[key]) for r in run["curve"] if r.get(key) is not None]
+                points = [(r[x], value) for r, value in smoothed(run["curve"], key)]
                 if points:
                     xs, ys = zip(*points, strict=True)
                     ax.plot(xs, ys, color=colour, alpha=0.8,
@@ -174,7 +179,8 @@ def plot(results: dict[str, Any], key: str, path: Path) -> None:
         ax.set_ylabel(key.replace("_", " "))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{results['env']}: dexrl PPO vs stable-baselines3 PPO (training episodes)")
+    fig.suptitle(f"{results['env']}: dexrl PPO vs stable-baselines3 PPO (training episodes, "
+                 f"episode-weighted mean of {SMOOTH} points)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
