@@ -100,7 +100,7 @@ def train_sb3(env: EnvConfig, steps: int, seed: int) -> tuple[list[dict[str, flo
             return True
 
         def _on_rollout_end(self) -> None:
-            episodes = list(self.model.ep_info_buffer)[-20:]  # the latest finished episodes
+            episodes = list(self.model.ep_info_buffer or [])[-20:]  # the latest finished episodes
             if not episodes:
                 return
             successes = [float(e["consecutive_successes"]) for e in episodes]
