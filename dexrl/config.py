@@ -38,8 +38,16 @@ class RobotConfig:
     palm_site: str = "palm_center"
     # Ready pose: joint name -> angle (rad); joints not named start at 0.
     ready_pose: dict[str, float] = field(default_factory=dict)
-    # Uniform noise (rad) added to the ready pose at reset.
+    # Uniform noise (rad) added to the start pose at reset.
     init_qpos_noise: float = 0.02
+    # Grasp pose: joint name -> angle (rad), merged over the ready pose when a task starts with
+    # the object in the hand (env.start_pose: grasp). In-hand rotation learns from a grasp, not
+    # from an open hand: MuJoCo Playground's LEAP tasks start from a cradle, HORA (Qi et al.
+    # 2022, §3.2) from a cache of stable grasps, mjlab from a grasp pose.
+    grasp_pose: dict[str, float] = field(default_factory=dict)
+    # Where the object starts in the grasp: offset (m, world axes) from the scene's object
+    # position, so that the curled fingers and the thumb reach it.
+    grasp_object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
 
 
 @dataclass
@@ -72,6 +80,31 @@ class EnvConfig:
     distance_reward_scale: float = 1.0
     # Per-step penalty on the squared action (0 = off).
     action_penalty: float = 0.0
+    # Named reward terms beyond [D]'s three (each logged per episode as reward/<term>; 0 = off).
+    # rotation_speed: weight of clip(ω·n, ±rotation_speed_clip) · control dt, the object's angular
+    #   velocity about the axis that turns it toward the goal (HORA §3.3 and mjlab's LEAP task
+    #   reward a clipped rotation rate): pays for turning steadily, not for flinging.
+    rotation_speed_weight: float = 0.0
+    rotation_speed_clip: float = 1.0  # rad/s
+    # object_linvel: penalty weight on the object's squared linear velocity (m²/s²) · control dt
+    #   (HORA, mjlab: a cube that slides or bounces is about to be dropped).
+    object_linvel_penalty: float = 0.0
+    # action_rate: penalty weight on the squared change of the action between steps (Playground).
+    action_rate_penalty: float = 0.0
+    # hand_pose: penalty weight on the squared distance (rad²) of the hand joints from the start
+    #   pose · control dt (HORA, mjlab, Playground "pose"): keeps the gait near a grasp.
+    hand_pose_penalty: float = 0.0
+    # Sliding friction of named geoms, set on the scene before it compiles: {geom name: μ}. MuJoCo
+    # takes the larger of two geoms' frictions for a contact, so a low-friction palm needs a
+    # low-friction object too (the fingers keep theirs). MuJoCo Playground's LEAP cube tasks use
+    # palm 0.2, cube 0.3, fingertips 0.7.
+    geom_friction: dict[str, float] = field(default_factory=dict)
+    # How episodes start: "ready" (the robot's ready pose; the object where the scene puts it) or
+    # "grasp" (the robot's grasp pose over the ready pose, the object at grasp_object_offset).
+    start_pose: str = "ready"
+    # Physics steps run at reset with the targets holding the start pose, so the object settles
+    # into the hand before the first observation (0 = none).
+    settle_steps: int = 0
     # The cube counts as dropped when its centre is this far below the palm centre (m).
     drop_below_palm: float = 0.04
     # Relative joint-target step per control step, as a fraction of each actuator's half range.
@@ -188,6 +221,13 @@ def validate_env_config(cfg: EnvConfig) -> None:
         (0 < cfg.action_ema <= 1, f"env.action_ema must be in (0, 1] (got {cfg.action_ema})"),
         (cfg.action_scale > 0, f"env.action_scale must be > 0 (got {cfg.action_scale})"),
         (cfg.goal in ("so3", "z"), f"env.goal must be 'so3' or 'z' (got '{cfg.goal}')"),
+        (cfg.start_pose in ("ready", "grasp"), f"env.start_pose must be 'ready' or 'grasp' (got '{cfg.start_pose}')"),
+        (cfg.settle_steps >= 0, f"env.settle_steps must be >= 0 (got {cfg.settle_steps})"),
+        (min(cfg.rotation_speed_weight, cfg.object_linvel_penalty, cfg.action_rate_penalty, cfg.hand_pose_penalty) >= 0,
+         "env.rotation_speed_weight and the penalties (object_linvel, action_rate, hand_pose) must be >= 0: a penalty's weight is subtracted"),
+        (all(v > 0 for v in cfg.geom_friction.values()), f"env.geom_friction values must be > 0 (got {dict(cfg.geom_friction)})"),
+        (cfg.rotation_speed_clip > 0, f"env.rotation_speed_clip must be > 0 (got {cfg.rotation_speed_clip})"),
+        (len(cfg.robot.grasp_object_offset) == 3, f"env.robot.grasp_object_offset must be 3 numbers (x, y, z in m; got {list(cfg.robot.grasp_object_offset)})"),
         (cfg.action_mode in ("relative", "absolute"), f"env.action_mode must be 'relative' or 'absolute' (got '{cfg.action_mode}')"),
         (0 <= cfg.gamma < 1, f"env.gamma must be in [0, 1) (got {cfg.gamma})"),
         (cfg.tip_reward_weight >= 0 and cfg.tip_reward_scale > 0, f"env.tip_reward_weight must be >= 0 and env.tip_reward_scale > 0 (got {cfg.tip_reward_weight}, {cfg.tip_reward_scale})"),

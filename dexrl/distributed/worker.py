@@ -30,6 +30,8 @@ class EpisodeStats:
     successes: list[int] = field(default_factory=list)
     dropped: list[bool] = field(default_factory=list)
     solved: list[bool] = field(default_factory=list)  # cube_solve only: info["cube_solved"]
+    # Per-episode sum of each named reward term: {"reward/<term>": [one value per episode]}.
+    reward_terms: dict[str, list[float]] = field(default_factory=dict)
     unhealthy: int = 0
     dropped_envs: int = 0  # envs whose rollout was withheld from the learner (diverged physics)
     env_steps: int = 0
@@ -129,6 +131,9 @@ class RolloutWorker:
             stats.lengths.append(int(info["episode_length"][i]))
             stats.successes.append(int(info["episode_successes"][i]))
             stats.dropped.append(bool(info["dropped"][i]))
+            for key in info:
+                if key.startswith("reward/"):
+                    stats.reward_terms.setdefault(key, []).append(float(info[key][i]))
             if "cube_solved" in info:  # a solve, not a subgoal (successes count subgoals there)
                 stats.solved.append(bool(info["cube_solved"][i]))
 

@@ -50,6 +50,8 @@ class EpisodeRecord:
     end: str = ""
     # cube_solve only: solved, the plan's length and where the episode stopped (solve_details).
     solve: dict[str, Any] | None = None
+    # Per-episode sum of each named reward term ("reward/<term>"), as training logs it.
+    reward_terms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,6 +196,7 @@ def _start(task: Any, i: int, j: int, seed: int, randomization: Randomization | 
 
 def _finish(rec: EpisodeRecord, task: Any, i: int, info: Mapping[str, np.ndarray]) -> None:
     rec.ret = float(task.episode_return[i])
+    rec.reward_terms = {f"reward/{k}": float(v[i]) for k, v in task.episode_reward_terms.items()}
     rec.successes = int(task.consecutive_successes[i])
     rec.length = int(task.step_count[i])
     rec.dropped = bool(info["dropped"][i])
@@ -252,4 +255,6 @@ def summarize(records: list[EpisodeRecord], control_dt: float) -> dict[str, floa
         "episode_return_mean": float(rets.mean()),
         "episode_return_median": float(np.median(rets)),
         "episode_length_mean": float(np.mean([r.length for r in records])),
+        **{k: float(np.mean([r.reward_terms.get(k, 0.0) for r in records]))
+           for k in sorted({k for r in records for k in r.reward_terms})},
     }

@@ -10,8 +10,9 @@ Conventions (DESIGN.md, FACTS.md):
   `action_mode: absolute`, targets over the actuator range followed through the EMA); the
   targets and the EMA state are part of the policy observation (`policy_obs_parts`);
 - a new goal is never already met where it is drawn (no free successes);
-- reward = distance_reward_scale · (d_t − d_{t+1}) + the task's own terms + success_bonus per
-  success + drop_penalty;
+- reward = the sum of named, weighted terms (`reward_terms`): distance_reward_scale · (d_t − d_{t+1}),
+  success_bonus per success, drop_penalty, the optional action / action-rate / hand-pose
+  penalties and the task's own terms; each is summed per episode (reward/<term> in the metrics);
 - `terminated` = a real end (drop, diverged physics); `truncated` = time limit, success-free
   timeout or the success cap — the learner bootstraps on truncation, not on termination.
 - env i of a batch seeded with `seed` draws from `default_rng(seed + i)`, so it matches a single
@@ -81,6 +82,11 @@ class HandTask:
         # Batched (worker) use resets finished envs inside step(); the gymnasium wrapper does not.
         self.autoreset = autoreset
         self.spec = load_spec(cfg.model, timestep=cfg.timestep)
+        for name, mu in cfg.geom_friction.items():
+            geom = self.spec.geom(name)
+            if geom is None:
+                raise ValueError(f"env.geom_friction names geom '{name}', which {cfg.model} does not have")
+            geom.friction[0] = mu
         self.base_model = compile_model(self.spec)
         # Every env owns its MjModel: ADR writes fields per env (DESIGN.md decision 2).
         self.sim = BatchedSim([copy.deepcopy(self.base_model) for _ in range(num_envs)], cfg.substeps)
@@ -95,10 +101,13 @@ class HandTask:
         self.targets = np.zeros((K, A))
         self.smoothed_action = np.zeros((K, A))
         self.last_action = np.zeros((K, A))
+        self.previous_action = np.zeros((K, A))  # the action before last_action (action rate)
         self.step_count = np.zeros(K, dtype=np.int64)
         self.steps_since_success = np.zeros(K, dtype=np.int64)
         self.consecutive_successes = np.zeros(K, dtype=np.int64)
         self.episode_return = np.zeros(K)
+        # Per-episode sums of each named reward term (weighted): reward/<term> in the metrics.
+        self.episode_reward_terms: dict[str, np.ndarray] = {}
         self.distance = np.zeros(K)
         # Snapshot of the simulator state read by observations and rewards, gathered once per
         # step in one pass over the envs (numpy then works on [K, ...] arrays).
@@ -141,11 +150,19 @@ class HandTask:
 
     # ----------------------------------------------------------------- set-up helpers
     def _make_ready_qpos(self) -> np.ndarray:
+        """The start pose: the ready pose, with the grasp pose over it when env.start_pose is
+        'grasp'; clipped to the joint ranges."""
         names = self.ids.hand_joint_names
-        unknown = sorted(set(self.cfg.robot.ready_pose) - set(names))
-        if unknown:
-            raise ValueError(f"robot.ready_pose names unknown joints {unknown}; joints: {list(names)}")
-        q = np.array([self.cfg.robot.ready_pose.get(n, 0.0) for n in names])
+        r = self.cfg.robot
+        for key, pose in (("ready_pose", r.ready_pose), ("grasp_pose", r.grasp_pose)):
+            unknown = sorted(set(pose) - set(names))
+            if unknown:
+                raise ValueError(f"robot.{key} names unknown joints {unknown}; joints: {list(names)}")
+        if self.cfg.start_pose == "grasp" and not r.grasp_pose:
+            raise ValueError(f"env.start_pose=grasp but robot '{r.name}' has no grasp_pose; "
+                             "add one to its robot yaml or use env.start_pose=ready")
+        pose = {**r.ready_pose, **(r.grasp_pose if self.cfg.start_pose == "grasp" else {})}
+        q = np.array([pose.get(n, 0.0) for n in names])
         lo = self.base_model.jnt_range[[self.base_model.joint(n).id for n in names], 0]
         hi = self.base_model.jnt_range[[self.base_model.joint(n).id for n in names], 1]
         return np.clip(q, lo, hi)
@@ -175,15 +192,23 @@ class HandTask:
         d.qpos[self.ids.hand_qpos_adr] = self._ready_qpos + rng.uniform(-noise, noise, len(self._ready_qpos))
         self._task_reset(i, rng)
         mujoco.mj_forward(m, d)
-        self.refresh(i)
         self.targets[i] = self._ctrl_for_qpos(i)
+        if self.cfg.settle_steps:  # the object settles into the hand, the targets holding the pose
+            d.ctrl[:] = self.targets[i]
+            mujoco.mj_step(m, d, self.cfg.settle_steps)
+            mujoco.mj_forward(m, d)
+            d.time = 0.0
+        self.refresh(i)
         self.smoothed_action[i] = 0.0
         self.last_action[i] = 0.0
+        self.previous_action[i] = 0.0
         self._action_queue[i] = 0.0
         self.step_count[i] = 0
         self.steps_since_success[i] = 0
         self.consecutive_successes[i] = 0
         self.episode_return[i] = 0.0
+        for sums in self.episode_reward_terms.values():
+            sums[i] = 0.0
         self.obs_noise_corr[i] = rng.normal(0.0, self.obs_noise_corr_std[i])
         self.distance[i] = self._task_distance()[i]
 
@@ -212,6 +237,7 @@ class HandTask:
         on (targets, and the smoothed action under relative control) is observed (`_control_state`).
         """
         a = np.clip(actions, -1.0, 1.0)
+        self.previous_action = self.last_action
         ema = self.cfg.action_ema
         executed = self._executed_actions(a)
         half_range = 0.5 * (self.ctrl_high - self.ctrl_low)
@@ -276,12 +302,12 @@ class HandTask:
         self.apply_actions(a)
         healthy = self.healthy()
         new_distance = self._task_distance()
-        reward = self.cfg.distance_reward_scale * (self.distance - new_distance)
-        reward -= self.cfg.action_penalty * np.sum(a**2, axis=1)
-        reward += self._task_reward()
         success, dropped = self.judge(new_distance, healthy)
-        reward += self.cfg.success_bonus * success + self.cfg.drop_penalty * dropped
-        reward = np.where(healthy, reward, 0.0)
+        terms = self.reward_terms(a, new_distance, success, dropped)
+        reward = np.where(healthy, sum(terms.values()), 0.0)
+        for name, value in terms.items():
+            sums = self.episode_reward_terms.setdefault(name, np.zeros(self.num_envs))
+            sums += np.where(healthy, value, 0.0)
         self.consecutive_successes += success
         self.steps_since_success = np.where(success, 0, self.steps_since_success + 1)
         self.step_count += 1
@@ -308,6 +334,35 @@ class HandTask:
             obs, critic = self.observations()
         return StepResult(obs, critic, reward, terminated, truncated, info)
 
+    def reward_terms(self, a: np.ndarray, new_distance: np.ndarray, success: np.ndarray,
+                     dropped: np.ndarray) -> dict[str, np.ndarray]:
+        """This step's named, weighted reward terms ([K] each; the reward is their sum).
+
+        [D]'s three always: distance (decrease of the distance to the goal), success (bonus per
+        success), drop (penalty); the optional ones only where their weight is not 0: action
+        (squared action), action_rate (squared change of the action), and the task's own
+        (`_task_reward_terms`). Each is logged per episode as reward/<name>."""
+        cfg = self.cfg
+        terms = {
+            "distance": cfg.distance_reward_scale * (self.distance - new_distance),
+            "success": cfg.success_bonus * success,
+            "drop": cfg.drop_penalty * dropped,
+        }
+        if cfg.action_penalty:
+            terms["action"] = -cfg.action_penalty * np.sum(a**2, axis=1)
+        if cfg.action_rate_penalty:
+            terms["action_rate"] = -cfg.action_rate_penalty * np.sum((a - self.previous_action) ** 2, axis=1)
+        if cfg.hand_pose_penalty:
+            error = np.sum((self.hand_qpos() - self._ready_qpos) ** 2, axis=1)
+            terms["hand_pose"] = -cfg.hand_pose_penalty * error * self.control_dt
+        terms.update(self._task_reward_terms())
+        return terms
+
+    @property
+    def control_dt(self) -> float:
+        """Seconds per control step (timestep × substeps of the calibrated model)."""
+        return float(self.base_model.opt.timestep * self.cfg.substeps)
+
     def _auto_reset(self, done: np.ndarray, obs: np.ndarray, critic: np.ndarray) -> dict[str, np.ndarray]:
         """Reset finished envs; keep their final observations and episode statistics."""
         info = {
@@ -317,6 +372,7 @@ class HandTask:
             "episode_return": np.where(done, self.episode_return, 0.0),
             "episode_length": np.where(done, self.step_count, 0),
             "episode_successes": np.where(done, self.consecutive_successes, 0),
+            **{f"reward/{name}": np.where(done, sums, 0.0) for name, sums in self.episode_reward_terms.items()},
         }
         for i in np.flatnonzero(done).tolist():
             self.sim.clear_warnings(i)
@@ -425,9 +481,9 @@ class HandTask:
         """[K] bool: goal reached (default: distance below the tolerance)."""
         return distance < self.cfg.success_tolerance
 
-    def _task_reward(self) -> np.ndarray:
-        """[K] the task's own dense reward terms, after the step (default none)."""
-        return np.zeros(self.num_envs)
+    def _task_reward_terms(self) -> dict[str, np.ndarray]:
+        """{name: [K] weighted value} of the task's own reward terms, after the step (default none)."""
+        return {}
 
     def _task_dropped(self) -> np.ndarray:
         """[K] bool: the object fell."""

@@ -16,6 +16,7 @@ from dexrl.tasks.rotations import (
     quat_conj,
     quat_mul,
     random_quat,
+    rotate_vectors,
     rotation_distance,
     yaw_quat,
 )
@@ -38,6 +39,8 @@ class CubeRotateTask(HandTask):
                              f"{self.cfg.model} has none")
         a = self.ids.cube_qpos_adr
         self.cube_start_pos = self.base_model.qpos0[a : a + 3].copy()
+        if self.cfg.start_pose == "grasp":  # where the robot's grasp pose holds the object
+            self.cube_start_pos += np.asarray(self.cfg.robot.grasp_object_offset, dtype=np.float64)
         # The start height is for the calibrated cube; a resized one (ADR) starts higher or lower
         # by the change of its half size, so it neither drops onto nor starts inside the palm.
         self._cube_geom = self.base_model.geom("cube_geom").id
@@ -90,6 +93,30 @@ class CubeRotateTask(HandTask):
     # ----------------------------------------------------------------- reward terms
     def _task_distance(self) -> np.ndarray:
         return rotation_distance(self.cube_quat(), self.goal_quat)
+
+    def cube_angvel(self) -> np.ndarray:
+        """[K, 3] cube angular velocity (rad/s) in world axes (a free joint's qvel holds it in
+        the body frame)."""
+        v = self.ids.cube_dof_adr
+        return rotate_vectors(self.cube_quat(), self.qvel[:, v + 3 : v + 6])
+
+    def _task_reward_terms(self) -> dict[str, np.ndarray]:
+        """rotation_speed: clip(ω·n, ±clip) · dt, n the axis of the rotation still to go (goal ·
+        cube⁻¹), so turning toward the goal pays up to `rotation_speed_clip` rad/s (HORA §3.3,
+        mjlab LEAP); object_linvel: −w·|v|²·dt (HORA, mjlab). Only where their weight is not 0."""
+        cfg, dt, terms = self.cfg, self.control_dt, {}
+        if cfg.rotation_speed_weight:
+            rest = quat_mul(self.goal_quat, quat_conj(self.cube_quat()))
+            rest = canonical(rest)  # the shorter way round: w >= 0
+            norm = np.linalg.norm(rest[:, 1:], axis=1)
+            axis = rest[:, 1:] / np.maximum(norm, 1e-9)[:, None]
+            speed = np.where(norm > 1e-6, np.sum(self.cube_angvel() * axis, axis=1), 0.0)
+            c = cfg.rotation_speed_clip
+            terms["rotation_speed"] = cfg.rotation_speed_weight * np.clip(speed, -c, c) * dt
+        if cfg.object_linvel_penalty:
+            v = self.ids.cube_dof_adr
+            terms["object_linvel"] = -cfg.object_linvel_penalty * np.sum(self.qvel[:, v : v + 3] ** 2, axis=1) * dt
+        return terms
 
     def _task_dropped(self) -> np.ndarray:
         return self.cube_pos()[:, 2] < -self.cfg.drop_below_palm

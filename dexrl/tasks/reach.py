@@ -78,14 +78,15 @@ class ReachTask(HandTask):
     def _task_distance(self) -> np.ndarray:
         return self.tip_errors().mean(axis=1)
 
-    def _task_reward(self) -> np.ndarray:
-        """Per-fingertip kernel, mean over tips of exp(-error / tip_reward_scale), every step.
-        The distance term pays for the *mean* distance while success needs *every* tip within
-        1 cm; the kernel's slope is steepest near zero, so each tip's last centimetre pays."""
+    def _task_reward_terms(self) -> dict[str, np.ndarray]:
+        """tip_kernel: per-fingertip kernel, mean over tips of exp(-error / tip_reward_scale),
+        every step. The distance term pays for the *mean* distance while success needs *every*
+        tip within 1 cm; the kernel's slope is steepest near zero, so each tip's last centimetre
+        pays."""
         if self.cfg.tip_reward_weight == 0.0:
-            return np.zeros(self.num_envs)
+            return {}
         kernel = np.exp(-self.tip_errors() / self.cfg.tip_reward_scale).mean(axis=1)
-        return self.cfg.tip_reward_weight * kernel
+        return {"tip_kernel": self.cfg.tip_reward_weight * kernel}
 
     def _task_success(self, distance: np.ndarray) -> np.ndarray:
         return np.asarray((self.tip_errors() < self.cfg.success_tolerance).all(axis=1))

@@ -34,6 +34,13 @@ def rotation_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
 
 
+def rotate_vectors(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """[..., 3] vectors v rotated by unit quaternions q ([..., 4]): q ⊗ (0, v) ⊗ q*."""
+    w, u = q[..., :1], q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
 def axis_angle_quat(axis: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     """Quaternion of a rotation by `angle` about unit `axis` ([..., 3])."""
     axis = np.asarray(axis, dtype=np.float64)
