@@ -190,14 +190,14 @@ class HandTask:
         mujoco.mj_resetData(m, d)
         noise = self.cfg.robot.init_qpos_noise
         d.qpos[self.ids.hand_qpos_adr] = self._ready_qpos + rng.uniform(-noise, noise, len(self._ready_qpos))
+        mujoco.mj_forward(m, d)
+        self.targets[i] = self._ctrl_for_qpos(i)  # actuator lengths depend on the hand pose only
         self._task_reset(i, rng)
         mujoco.mj_forward(m, d)
-        self.targets[i] = self._ctrl_for_qpos(i)
-        if self.cfg.settle_steps:  # the object settles into the hand, the targets holding the pose
-            d.ctrl[:] = self.targets[i]
-            mujoco.mj_step(m, d, self.cfg.settle_steps)
-            mujoco.mj_forward(m, d)
-            d.time = 0.0
+        if self.cfg.settle_steps:
+            # The episode starts from where the hand settled: targets = the actuators' positions
+            # now, as the deploy loop starts a real hand (dexrl.deploy.loop.ControlLoop.reset).
+            self.targets[i] = self._ctrl_for_qpos(i)
         self.refresh(i)
         self.smoothed_action[i] = 0.0
         self.last_action[i] = 0.0
@@ -211,6 +211,18 @@ class HandTask:
             sums[i] = 0.0
         self.obs_noise_corr[i] = rng.normal(0.0, self.obs_noise_corr_std[i])
         self.distance[i] = self._task_distance()[i]
+
+    def settle(self, i: int) -> None:
+        """Run env.settle_steps physics steps of env i with the targets holding the start pose,
+        so an object placed in the hand comes to rest before the episode starts (a task calls
+        it from `_task_reset`, after placing the object and before drawing the goal). The
+        episode's targets are then where the actuators settled (`reset_env`)."""
+        if not self.cfg.settle_steps:
+            return
+        m, d = self.sim.models[i], self.sim.datas[i]
+        d.ctrl[:] = self.targets[i]
+        mujoco.mj_step(m, d, self.cfg.settle_steps)
+        d.time = 0.0
 
     # ----------------------------------------------------------------- step
     def check_actions(self, actions: Any) -> np.ndarray:

@@ -57,6 +57,7 @@ class CubeRotateTask(HandTask):
         d.qpos[a + 2] += lift
         d.qpos[a + 3 : a + 7] = quat_mul(yaw_quat(rng.uniform(-np.pi, np.pi)), up)
         d.qvel[self.ids.cube_dof_adr : self.ids.cube_dof_adr + 6] = 0.0
+        self.settle(i)  # the goal is drawn where the cube came to rest: never met at the start
         self._new_goal(i, rng)
 
     def _task_on_success(self, i: int, rng: np.random.Generator) -> None:
