@@ -4,6 +4,7 @@
 A cheaper physics step is only worth having if the simulation stays the same simulation. For each
 setting (default: the old 4 ms x 20 substeps against cube_rotate_z's 10 ms x 8, both 80 ms per
 action) this script measures, on the same start states:
+  - (the settling at reset lasts as long in every setting: env.settle_steps is in physics steps)
   - a scripted hold (zero actions: the relative-control targets hold the grasp) and a random
     policy (uniform actions): drop rate, penetration of the cube's contacts (mm; MuJoCo's soft
     contacts let bodies overlap, and a larger step overlaps more), the total normal force on the
@@ -174,7 +175,11 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     settings = [parse_setting(s) for s in (args.setting or ["4ms_x20=0.004,20", "10ms_x8=0.01,8"])]
-    envs = {name: load_env_config(args.env, {"timestep": ts, "substeps": sub}) for name, ts, sub in settings}
+    base = load_env_config(args.env)
+    settle_s = base.settle_steps * base.timestep  # the same settling time in every setting
+    envs = {name: load_env_config(args.env, {"timestep": ts, "substeps": sub,
+                                             "settle_steps": round(settle_s / ts)})
+            for name, ts, sub in settings}  # fmt: skip
     result: dict[str, Any] = {"env": args.env, "settings": {n: {"timestep": t, "substeps": s} for n, t, s in settings}}
     for name, env in envs.items():
         row: dict[str, Any] = {pol: contact_figures(env, pol, args.envs, args.steps, args.seed)
