@@ -8,6 +8,7 @@ Algorithm configs live beside their code (`dexrl.rl.config`, `dexrl.adr.config`)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,11 +165,22 @@ def _format_error(source: str, err: OmegaConfBaseException) -> str:
     return f"invalid config in {source}{where}: {msg[0] if msg else type(err).__name__}"
 
 
+def integral_floats(cls: type, values: Any) -> Any:
+    """`values` with a whole float given to an int field of dataclass `cls` made an int, so
+    `train.total_env_steps=1e6` (YAML and Hydra read 1e6 as a float) means 1000000; 1.5e3 for
+    an int field still fails with the key's name."""
+    if not isinstance(values, dict):
+        return values
+    ints = {f.name for f in dataclasses.fields(cls) if f.type in (int, "int")}
+    return {k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v
+            for k, v in values.items()}
+
+
 def env_config_from_dict(values: dict[str, Any], source: str = "<dict>") -> EnvConfig:
     """Build and validate an EnvConfig from plain values (e.g. a Hydra node as a dict)."""
     schema = OmegaConf.structured(EnvConfig)
     try:
-        merged = OmegaConf.merge(schema, OmegaConf.create(values))
+        merged = OmegaConf.merge(schema, OmegaConf.create(integral_floats(EnvConfig, values)))
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         raise ValueError(_format_error(source, err)) from err
@@ -332,7 +344,7 @@ def validate_train_config(cfg: TrainConfig) -> None:
 def structured(cls: type, values: Any, source: str) -> Any:
     """Merge plain values into dataclass `cls`; unknown keys and bad types name the key."""
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(cls), OmegaConf.create(values or {}))
+        merged = OmegaConf.merge(OmegaConf.structured(cls), OmegaConf.create(integral_floats(cls, values or {})))
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         raise ValueError(_format_error(source, err)) from err

@@ -12,6 +12,8 @@ recorded against env steps and wall-clock seconds; the script writes `learning.j
     python scripts/bench_learning.py --env cube_rotate_z --steps 2000000 --seeds 0 1 2 --sb3 --json
     python scripts/bench_learning.py --env reach --set algo.epochs=4 --set train.horizon=32   # a variant
     python scripts/bench_learning.py --merge runs/cz_s0 runs/cz_s1 runs/sb3_s0 --out runs/cz   # one plot
+    python scripts/bench_learning.py --from-runs runs/cube_rotate_z/<date1> runs/cube_rotate_z/<date2> --out docs/cz
+        # scripts/train.py runs (and their scripts/evaluate.py eval/metrics.json) into the same plots
 
 Run it alone on the machine: a learning run beside other heavy jobs changes the wall-clock axis
 (the env-step axis and the final scores do not depend on the machine's load).
@@ -179,7 +181,8 @@ def plot(results: dict[str, Any], key: str, path: Path) -> None:
         ax.set_ylabel(key.replace("_", " "))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{results['env']}: dexrl PPO vs stable-baselines3 PPO (training episodes, "
+    who = "dexrl PPO vs stable-baselines3 PPO" if results.get("sb3") else "dexrl PPO"
+    fig.suptitle(f"{results['env']}: {who} (training episodes, "
                  f"episode-weighted mean of {SMOOTH} points)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -202,10 +205,15 @@ def main() -> None:
     p.add_argument("--curve-key", default="success_rate", choices=CURVE_KEYS)
     p.add_argument("--out", default="runs/bench_learning")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--from-runs", nargs="+", metavar="RUN_DIR", default=None,
+                   help="train nothing: curves of scripts/train.py runs (metrics.jsonl), final "
+                        "scores from each run's scripts/evaluate.py output (eval/metrics.json)")
     p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                    help="train nothing: combine the learning.json of earlier runs (seeds run one at "
                         "a time, an SB3 reference added later) into one in --out")
     args = p.parse_args()
+    if args.from_runs:
+        return write_results(from_runs([Path(d) for d in args.from_runs]), args)
     if args.merge:
         return write_results(merge([Path(d) for d in args.merge]), args)
     env = load_env_config(args.env, {k: yaml.safe_load(v) for k, v in
@@ -237,9 +245,44 @@ def write_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "learning.json").write_text(json.dumps(results, indent=1))
     plot(results, args.curve_key, out / "learning.png")
-    print(f"[bench_learning] wrote {out / 'learning.json'} and {out / 'learning.png'}")
+    plot(results, "consecutive_successes_mean", out / "learning_consecutive.png")
+    print(f"[bench_learning] wrote {out / 'learning.json'}, {out / 'learning.png'} and "
+          f"{out / 'learning_consecutive.png'}")
     if args.json:
         print(json.dumps(summary))
+
+
+def from_runs(dirs: list[Path]) -> dict[str, Any]:
+    """A results dict from scripts/train.py run directories (one seed each, one env): the curve
+    from metrics.jsonl, the final scores from eval/metrics.json (scripts/evaluate.py's default
+    out) when it exists. The random policy is evaluated here on the runs' env."""
+    from dexrl.config import env_config_from_dict
+
+    runs, env_cfg = [], None
+    for d in dirs:
+        metrics, config = d / "metrics.jsonl", d / "config.resolved.yaml"
+        if not (metrics.is_file() and config.is_file()):
+            raise SystemExit(f"--from-runs {d}: not a scripts/train.py run (metrics.jsonl and "
+                             "config.resolved.yaml expected)")
+        cfg = yaml.safe_load(config.read_text())
+        env = env_config_from_dict(cfg["env"], source=str(config))
+        if env_cfg is not None and env.name != env_cfg.name:
+            raise SystemExit(f"--from-runs: {d} trained env {env.name}, the first run {env_cfg.name}")
+        env_cfg = env_cfg or env
+        rows = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
+        curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"], "episodes": r["episodes"],
+                  **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
+        ev = d / "eval" / "metrics.json"
+        final: dict[str, Any] = {}
+        if ev.is_file():
+            c = json.loads(ev.read_text())["calibrated"]
+            final = {**c, "return_mean": c["episode_return_mean"]}
+        runs.append({"seed": int(cfg["seed"]), "wall_s": rows[-1]["wall_time_s"], "final": final,
+                     "curve": curve, "run_dir": str(d)})  # fmt: skip
+    assert env_cfg is not None
+    return {"env": env_cfg.name, "steps": max(r["curve"][-1]["env_steps"] for r in runs),
+            "env_overrides": [], "dexrl_overrides": [], "dexrl": sorted(runs, key=lambda r: r["seed"]),
+            "sb3": [], "random": run_episodes(env_cfg, None, episodes=128, num_envs=16, seed=123)}  # fmt: skip
 
 
 def merge(dirs: list[Path]) -> dict[str, Any]:
@@ -279,7 +322,7 @@ def _summary(results: dict[str, Any], key: str) -> dict[str, Any]:
                          "random_return_mean": results["random"]["return_mean"]}  # fmt: skip
     for algo in ("dexrl", "sb3"):
         runs = results[algo]
-        if runs:
+        if runs and all(r["final"] for r in runs):
             s[f"{algo}_success_rate"] = [r["final"]["success_rate"] for r in runs]
             s[f"{algo}_consecutive_successes_median"] = [r["final"]["consecutive_successes_median"] for r in runs]
             s[f"{algo}_return_mean"] = [r["final"]["return_mean"] for r in runs]

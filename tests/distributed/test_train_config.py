@@ -30,3 +30,15 @@ def test_learner_threads() -> None:
     assert _learner_threads(lag, 2, local=False, cores=cores) is None
     # An explicit number wins.
     assert _learner_threads(TrainConfig(policy_lag=True, learner_threads=3), 2, True, cores) == 3
+
+
+def test_step_counts_accept_1e6_style_integers_and_refuse_fractions() -> None:
+    """The README's `train.total_env_steps=1e6`: YAML and Hydra read 1e6 as a float."""
+    from dexrl.frontdoor import ConfigError, compose, typed_configs
+
+    configs = typed_configs(compose(["env=reach", "train.total_env_steps=1e6",
+                                     "env.max_episode_steps=5e1"], "train").plain())  # fmt: skip
+    assert configs.train.total_env_steps == 1_000_000 and isinstance(configs.train.total_env_steps, int)
+    assert configs.env.max_episode_steps == 50 and isinstance(configs.env.max_episode_steps, int)
+    with pytest.raises(ConfigError, match="train.total_env_steps"):
+        typed_configs(compose(["env=reach", "train.total_env_steps=1.5e3"], "train").plain())
