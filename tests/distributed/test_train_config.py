@@ -41,4 +41,4 @@ def test_step_counts_accept_1e6_style_integers_and_refuse_fractions() -> None:
     assert configs.train.total_env_steps == 1_000_000 and isinstance(configs.train.total_env_steps, int)
     assert configs.env.max_episode_steps == 50 and isinstance(configs.env.max_episode_steps, int)
     with pytest.raises(ConfigError, match="train.total_env_steps"):
-        typed_configs(compose(["env=reach", "train.total_env_steps=1.5e3"], "train").plain())
+        typed_configs(compose(["env=reach", "train.total_env_steps=1234.5"], "train").plain())
