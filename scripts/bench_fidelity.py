@@ -74,7 +74,7 @@ def contact_figures(env: EnvConfig, policy: str, envs: int, steps: int, seed: in
     for _ in range(steps):
         a = np.zeros((envs, task.action_dim)) if policy == "hold" else rng.uniform(-1, 1, (envs, task.action_dim))
         r = task.step(a)
-        for i in np.flatnonzero(alive):
+        for i in np.flatnonzero(alive).tolist():
             if r.info["unhealthy"][i]:
                 nonfinite += 1
                 alive[i] = False

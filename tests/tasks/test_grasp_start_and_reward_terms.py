@@ -22,7 +22,7 @@ def surface_distances(task) -> np.ndarray:  # type: ignore[no-untyped-def]
     """[K, 5] distance (m) of each fingertip site to the cube's box (0 inside or on it)."""
     out = np.zeros((task.num_envs, len(task.ids.fingertip_site)))
     gid = task.base_model.geom("cube_geom").id
-    for i, (m, d) in enumerate(zip(task.sim.models, task.sim.datas)):
+    for i, (m, d) in enumerate(zip(task.sim.models, task.sim.datas, strict=True)):
         half = m.geom_size[gid]
         rot = d.geom_xmat[gid].reshape(3, 3)
         for k, sid in enumerate(task.ids.fingertip_site):
