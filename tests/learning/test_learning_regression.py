@@ -82,8 +82,19 @@ def test_reach_reaches_success_threshold(ray_session, tmp_path: Path) -> None:
     assert np.median(kls) <= 0.032, kls
 
 
+def cube_z_fast_env() -> EnvConfig:
+    """cube_rotate_z with `experiment=cube_z_fast`'s env settings (read from its yaml, so the
+    test follows the experiment)."""
+    import yaml
+
+    from dexrl.paths import configs_dir
+
+    experiment = yaml.safe_load((configs_dir() / "experiment" / "cube_z_fast.yaml").read_text())
+    return load_env_config("cube_rotate_z", experiment["env"])
+
+
 def test_cube_rotate_z_improves_over_random_policy(ray_session, tmp_path: Path) -> None:
-    env = load_env_config("cube_rotate_z")
+    env = cube_z_fast_env()
     random_policy = run_episodes(env, None, episodes=128, num_envs=16, seed=123)
     rows, actor = _train(env, 300_000, tmp_path)
     trained = _evaluate(env, actor, episodes=128)
