@@ -163,8 +163,11 @@ COUPLED_RATIO = (0.5, 2.0)
 
 
 def _actions_move_joints(env: EnvConfig, seed: int) -> list[Check]:
-    """Env 0 holds still; env 1+2k pushes dimension k up, env 2+2k down, from the same state."""
-    env = replace(env, robot=replace(env.robot, init_qpos_noise=0.0))
+    """Env 0 holds still; env 1+2k pushes dimension k up, env 2+2k down, from the same state.
+    From the ready pose: the check is about wiring (actuator → joint), and in a grasp start a
+    joint at its limit with the object against it (LFJ5 cupping into the block) moves neither
+    way for a physical reason."""
+    env = replace(env, start_pose="ready", settle_steps=0, robot=replace(env.robot, init_qpos_noise=0.0))
     probe = make_task(env, num_envs=1, seed=seed, autoreset=False)
     A = probe.action_dim
     task = _identical_start(env, 1 + 2 * A, seed)

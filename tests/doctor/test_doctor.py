@@ -43,9 +43,14 @@ def test_clean_reach_fails_nothing() -> None:
     assert {"value_fit", "kl_controller", "advantage_signal", "control_state_observable"} <= names
 
 
-@pytest.mark.parametrize("env", ["cube_rotate_z", "cube_rotate", "face_turn"])
-def test_clean_cube_tasks_fail_nothing(env: str) -> None:
-    checks = run_doctor(setup_for(env), ("overfit", "signs", "env"))
+# cube_rotate_z at the 8,192-sample defaults: from the grasp start the untrained policy's first
+# 16 steps carry almost no advantage signal (cosine 0.007 at 1,024 samples, a FAIL that is the
+# batch size: 0.125 at 8,192, a WARN; it learns to a median of 13.5 successes at that size).
+@pytest.mark.parametrize(("env", "sizes"), [
+    ("cube_rotate_z", ("train.envs_per_worker=64", "train.horizon=64")),
+    ("cube_rotate", ()), ("face_turn", ())])  # fmt: skip
+def test_clean_cube_tasks_fail_nothing(env: str, sizes: tuple[str, ...]) -> None:
+    checks = run_doctor(setup_for(env, *sizes), ("overfit", "signs", "env"))
     assert failures(checks) == set(), [c for c in checks if c.status == "fail"]
 
 
