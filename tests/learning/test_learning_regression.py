@@ -100,8 +100,11 @@ def test_cube_rotate_z_improves_over_random_policy(ray_session, tmp_path: Path) 
     trained = _evaluate(env, actor, episodes=128)
     print(f"cube_rotate_z: random {random_policy}, trained {trained}, late training return "
           f"{_late(rows, 'episode_return_mean', 3):.3f}")
-    # Seed 0 (300k steps, README "Learning regression"): return 0.73 and success rate 0.086 against
-    # the random policy's -0.09 and 0.016 (goals already met are no longer drawn, so the random
-    # policy's return is ~0, not the 1.00 it had from free successes: a ratio means nothing).
-    assert trained["return_mean"] >= random_policy["return_mean"] + 0.3, (trained, random_policy)
+    # experiment=cube_z_fast's env (grasp start, 10 ms x 8, shaping terms), README "In-hand
+    # rotation": the random policy returns -2.33 with success rate 0.07 and drop rate 0.06 (128
+    # episodes); seed 1's checkpoint at 327k steps returned 1.11 with success rate 0.24 and no
+    # drop (before issue 19: return 0.73 / success 0.086 against the random policy's -0.09 /
+    # 0.016 at this budget; at 5M steps the experiment's median is 13.5 consecutive successes).
+    assert trained["return_mean"] >= random_policy["return_mean"] + 1.5, (trained, random_policy)
     assert trained["success_rate"] >= 2 * random_policy["success_rate"], (trained, random_policy)
+    assert trained["drop_rate"] <= random_policy["drop_rate"], (trained, random_policy)
