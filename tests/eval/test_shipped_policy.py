@@ -1,7 +1,7 @@
 """The cube_rotate_z policy shipped in docs/policies/cube_rotate_z turns the block, as README says.
 
-It was trained with `scripts/train.py experiment=cube_z_fast seed=0` (5M env steps); README
-"In-hand rotation" holds its 128-episode evaluation (median 13.5 consecutive successes). Here a
+It was trained with `scripts/train.py experiment=cube_z_fast seed=1` (5M env steps); README
+"In-hand rotation" holds its 128-episode evaluation (median 50 consecutive successes: the cap). Here a
 smaller sample on other evaluation seeds, through the same front door a user takes
 (`checkpoint=docs/policies/cube_rotate_z/checkpoint`), and its ONNX export through the deploy
 runtime on the simulated hand.
@@ -29,8 +29,8 @@ def test_shipped_checkpoint_keeps_turning_the_block_on_fresh_seeds() -> None:
     policy = CheckpointPolicy(run, probe.obs_dim, probe.action_dim)
     records = run_episodes(run.env, policy, episodes=16, seed=7, num_envs=16)
     successes = np.array([r.successes for r in records])
-    # 128 episodes on seed 0: median 13.5, p10 1.7; a random policy: median 0.
-    assert np.median(successes) >= 5, successes.tolist()
+    # 128 episodes on evaluation seed 0: median 50 (the cap), p10 50; a random policy: median 0.
+    assert np.median(successes) >= 20, successes.tolist()
     assert np.mean([r.dropped for r in records]) <= 0.25, [r.end for r in records]
 
 
@@ -48,5 +48,5 @@ def test_shipped_onnx_policy_succeeds_on_the_simulated_hand() -> None:
         stats = loop.run(150)
         assert stats.held == 0 and not hand.dropped
         successes.append(hand.successes)
-    # Measured 7 / 3 / 3 / 0 (the last start is one of the ~10% the policy fails: p10 1.7).
-    assert sum(successes) >= 6, successes
+    # Measured 6 / 6 / 4 / 4 (about 2.4 s per goal, the first after the settling).
+    assert min(successes) >= 2 and sum(successes) >= 12, successes
