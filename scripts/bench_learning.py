@@ -77,9 +77,13 @@ def train_dexrl(env: EnvConfig, steps: int, seed: int, sets: dict[str, dict[str,
         trainer.run()
         trainer.close()
         rows = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-    curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"], "episodes": r["episodes"],
-              **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
-    return curve, trainer.learner.actor.cpu()
+    return curve_of(rows), trainer.learner.actor.cpu()
+
+
+def curve_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The learning curve of a run's metrics.jsonl rows: env steps, wall time, episodes, CURVE_KEYS."""
+    return [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"], "episodes": r["episodes"],
+             **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
 
 
 def _fields(cfg: Any) -> dict[str, Any]:
@@ -270,8 +274,7 @@ def from_runs(dirs: list[Path]) -> dict[str, Any]:
             raise SystemExit(f"--from-runs: {d} trained env {env.name}, the first run {env_cfg.name}")
         env_cfg = env_cfg or env
         rows = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
-        curve = [{"env_steps": r["env_steps"], "wall_time_s": r["wall_time_s"], "episodes": r["episodes"],
-                  **{k: r.get(k) for k in CURVE_KEYS}} for r in rows]  # fmt: skip
+        curve = curve_of(rows)
         ev = d / "eval" / "metrics.json"
         final: dict[str, Any] = {}
         if ev.is_file():

@@ -283,10 +283,11 @@ class Trainer:
             "learner_time_s": learn.get("learner_time_s", 0.0),
             **{k: v for k, v in learn.items() if k != "learner_time_s"},
         }
-        for s in stats:  # reward/<term>: the mean per-episode sum of each named reward term
+        terms: dict[str, list[float]] = {}  # reward/<term>: mean per-episode sum of each term
+        for s in stats:
             for key, values in s.get("reward_terms", {}).items():
-                m.setdefault(key, []).extend(values)
-        m.update({k: _mean(v) for k, v in m.items() if k.startswith("reward/")})
+                terms.setdefault(key, []).extend(values)
+        m.update({k: _mean(v) for k, v in terms.items()})
         solved = [x for s in stats for x in s.get("solved", [])]
         if solved:  # cube_solve: whole solves and subgoals, beside the per-subgoal successes
             m.update(solve_summary(solved, succ))
