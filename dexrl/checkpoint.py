@@ -1,4 +1,4 @@
-"""Checkpoints: tensors plus JSON-safe values, no pickled objects (DESIGN.md decision 8).
+"""Checkpoints: tensors plus JSON-safe values, no pickled objects (docs/architecture.md §8).
 
 A checkpoint directory holds `checkpoint.pt` (saved with torch.save, loaded with
 `weights_only=True`) and `meta.json` (format, counters, env/task name) for a quick look without
@@ -43,7 +43,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         p = p / "checkpoint.pt"
     if not p.is_file():
         raise CheckpointError(
-            f"no checkpoint at {p}; pass resume=<run dir>/checkpoints/latest (a folder holding checkpoint.pt)"
+            f"no checkpoint at {p}; pass a run directory or its checkpoints/latest (a folder holding "
+            "checkpoint.pt)"
         )
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)

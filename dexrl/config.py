@@ -276,6 +276,8 @@ class RayConfig:
     address: str | None = None
     # CPUs for a local Ray (None = all of this machine's cores).
     num_cpus: int | None = None
+    # Joining a cluster that does not answer within this many seconds stops with one line.
+    connect_timeout_s: float = 30.0
 
 
 @dataclass

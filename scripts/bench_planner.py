@@ -7,7 +7,7 @@ Two parts:
   kociemba's first answer (budget 0) against the planner at `--budget-s`; flips, rotations,
   subgoals and cost (mean and p90), search time (p50 / p99);
 - the fair scramble of [R] at each of `--fair-budgets`, the start face chosen by the planner as
-  the original system chose it (FACTS.md: 43 subgoals = 26 rotations + 17 flips).
+  the original system chose it ([R]: 43 subgoals = 26 rotations + 17 flips).
 
 Every plan is checked independently of the planner: its subgoals are replayed pose by pose
 (each turn of the face on top, each flip one horizontal-axis roll) and the turns they make are
@@ -49,7 +49,8 @@ from dexrl.solver import (
 from dexrl.solver.geometry import FACES
 
 FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
-ORIGINAL = {"rotations": 26, "flips": 17, "subgoals": 43}  # FACTS.md
+# [R]'s execution of the fair scramble (docs/references.md "Rubik's subgoals").
+ORIGINAL = {"rotations": 26, "flips": 17, "subgoals": 43}
 SOLVED = CubeState.solved()
 
 

@@ -4,7 +4,7 @@ cube_rotate (the block), on one core with random actions.
 
 Both envs run K=1 with the same seeded uniform random actions in [-1, 1]; each repeat times the
 two alternately so machine noise hits both. Reported: env steps/s of each and their ratio,
-min/median/max over repeats (DESIGN.md decision 6 asks the cube to stay cheap: target ≥ 0.8).
+min/median/max over repeats (docs/architecture.md §6 keeps the cube cheap; target ≥ 0.8).
 
     python scripts/bench_rubiks.py                # 3 repeats of 1500 steps
     python scripts/bench_rubiks.py --json         # last line: one JSON object

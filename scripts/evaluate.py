@@ -10,7 +10,7 @@ Own keys: checkpoint (a run dir or its checkpoints/latest), episodes (100), out 
 sweep (ADR parameters, comma separated), sweep_points (7). The env, robot and model come from
 the checkpoint; `env.key=value` changes a value, `env=<name>` another env of the same shapes.
 A bad key, value or checkpoint prints one line and exits 2 before anything runs. cube_solve is
-evaluated on the fair scramble of FACTS.md (env.scramble=... to choose another; "" = random):
+evaluated on the fair scramble of [R] (env.scramble=... to choose another; "" = random):
 metrics.json then has a "solve" block (solve rate, subgoals completed, where episodes failed).
 """
 
@@ -70,11 +70,28 @@ class _Bar:
             self.bar.close()
 
 
+def evaluated_source(run: Any) -> dict[str, Any]:
+    """What metrics.json evaluated: the checkpoint, its training counters, the dexrl version."""
+    import dexrl
+
+    counters = run.payload.get("counters") or {}
+    return {"checkpoint": str(run.checkpoint_dir.resolve()),
+            "trained_env_steps": int(counters["env_steps"]) if "env_steps" in counters else None,
+            "trained_iterations": int(counters["iteration"]) if "iteration" in counters else None,
+            "dexrl_version": dexrl.__version__}  # fmt: skip
+
+
 @exit_on_error
 def main(argv: list[str]) -> None:
     composed = compose(argv, "evaluate", KEYS)
     args = composed.args
     _check_args(args)
+    if args["video_episodes"] > 0:
+        from dexrl.headless import choose_gl_backend
+
+        chosen = choose_gl_backend()  # before MuJoCo is imported; None with a display or MUJOCO_GL
+        if chosen:
+            print(f"[dexrl] {chosen}")
     run = load_run(args["checkpoint"])
     configs = restore_configs(composed, run, nodes=("env",))
     if configs.env.task == "cube_solve" and not composed.touched("env.scramble"):
@@ -82,7 +99,7 @@ def main(argv: list[str]) -> None:
 
         from dexrl.tasks.rubiks_cube import FAIR_SCRAMBLE
 
-        configs.env = replace(configs.env, scramble=FAIR_SCRAMBLE)  # FACTS.md: [R]'s evaluation
+        configs.env = replace(configs.env, scramble=FAIR_SCRAMBLE)  # [R]'s evaluation scramble
     from dexrl.eval.evaluate import EvalSettings, evaluate_policy, run_sweep
     from dexrl.eval.policy import CheckpointPolicy
     from dexrl.tasks.registry import make_task
@@ -95,10 +112,19 @@ def main(argv: list[str]) -> None:
     out = Path(args["out"]) if args["out"] else (run.run_dir or run.checkpoint_dir) / "eval"
     policy = CheckpointPolicy(run, task.obs_dim, task.action_dim)
     settings = EvalSettings(args["episodes"], args["seed"], args["num_envs"], args["video_episodes"])
+    if settings.video_episodes:
+        from dexrl.headless import render_unavailable_reason
+
+        skipped = render_unavailable_reason()
+        if skipped:  # the metrics need no OpenGL: evaluate anyway, say why there is no video
+            print(f"[dexrl] video skipped: {skipped}; writing metrics only (set MUJOCO_GL=egl or "
+                  f"osmesa, or video_episodes=0)", file=sys.stderr)  # fmt: skip
+            settings.video_episodes, settings.video_skipped = 0, skipped
     ranges = {n: tuple(r) for n, r in (run.adr_state or {}).get("ranges", {}).items()}
     bar = _Bar(args["episodes"])
     try:
-        metrics = evaluate_policy(configs.env, policy, settings, out, ranges, bar)  # type: ignore[arg-type]
+        metrics = evaluate_policy(configs.env, policy, settings, out, ranges, bar,  # type: ignore[arg-type]
+                                  source=evaluated_source(run))
         if names:
             run_sweep(configs.env, policy, names, run.adr, settings, out, ranges,  # type: ignore[arg-type]
                       args["sweep_points"], bar)  # fmt: skip

@@ -1,5 +1,5 @@
 """Shared fixtures. One Ray session serves every test that needs Ray (starting Ray costs ~2 s and
-~600 MiB; FACTS.md), started lazily by the first test that asks for it."""
+~600 MiB; docs/references.md "Ray start-up"), started lazily by the first test that asks for it."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """Automatic domain randomization (ADR) [R §5, Alg. 1]: the single owner of ranges and buffers.
 
-One `ADRState` serves a whole run (DESIGN.md decision 3: one Ray actor owns it). Per episode:
+One `ADRState` serves a whole run (docs/architecture.md §3: one Ray actor owns it). Per episode:
 
 1. `sample_episode()` draws λ for every parameter: λ_i ~ U(φ_L,i, φ_H,i). In mode "auto", with
    probability p_b the episode is a *boundary episode*: one of the d active parameters is picked
-   uniformly, then its lower or upper boundary (0.5 each), and its λ is pinned there (FACTS.md
-   "ADR"), so every boundary is evaluated in a fraction p_b/(2d) of the episodes.
+   uniformly, then its lower or upper boundary (0.5 each), and its λ is pinned there
+   (docs/references.md "ADR"), so every boundary is evaluated in a fraction p_b/(2d) of the
+   episodes.
 2. The env runs the episode with those λ (boundary episodes train the policy too).
 3. `report(assignment, successes)` appends a boundary episode's performance to that boundary's
    buffer; once it holds m results their average decides: ≥ t_H widens the boundary by Δ,
@@ -113,8 +114,8 @@ class ADRState:
         return self.config.is_randomized(name)
 
     def _initial_ranges(self) -> tuple[np.ndarray, np.ndarray]:
-        # ADR starts at the calibrated value, φ_L = φ_H = 0 (FACTS.md "ADR"); manual ranges are
-        # fixed for the run; "none" and disabled parameters stay at [0, 0].
+        # ADR starts at the calibrated value, φ_L = φ_H = 0 (docs/references.md "ADR"); manual
+        # ranges are fixed for the run; "none" and disabled parameters stay at [0, 0].
         low, high = np.zeros(len(self.specs)), np.zeros(len(self.specs))
         if self.config.mode == "manual":
             for name in self._active:
@@ -281,7 +282,7 @@ class ADRState:
     # --- checkpointing ------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        """Complete state as JSON-compatible data (no pickle; DESIGN.md decision 8)."""
+        """Complete state as JSON-compatible data (no pickle; docs/architecture.md §8)."""
         return {
             "version": JSON_VERSION,
             "mode": self.config.mode,

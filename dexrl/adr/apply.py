@@ -9,9 +9,10 @@ Rules every apply function follows:
   `ApplyContext.calibrated[i]` is the compiled, untouched model env i's current one was copied
   from (the task's `base_model`, or the cached model of env i's cube size), so values never
   compound over episodes.
-- Model fields go into env i's own MjModel (`task.sim.models[i]`, DESIGN.md decision 2). Cube size
-  is geometry and goes through MjSpec + `compile()` (cached per quantized size); it resets env i's
-  model to the calibrated model of that size, so every other field is written after it.
+- Model fields go into env i's own MjModel (`task.sim.models[i]`, docs/architecture.md §2).
+  Cube size is geometry and goes through MjSpec + `compile()` (cached per quantized size); it
+  resets env i's model to the calibrated model of that size, so every other field is written
+  after it.
 - Functions run in registry order, which is also the dependency order: cube damping and the
   perturbation scales read the (randomized) cube mass, cube size and gravity written before them.
 - Control-loop parameters (latency, action noise, observation noise) go into the task's per-env
@@ -39,7 +40,8 @@ CUBE_EDGE_QUANTUM = 1e-4
 reuses it (at most ~170 models over [R]'s 49–66 mm range, ~1 ms each). 0.1 mm is below one ADR
 step at the calibrated size (Δ = 0.02 → 57 mm · (e^{0.003} − 1) = 0.17 mm), so each step shows."""
 
-# Observation noise of [D] (FACTS.md "ADR") at λ = 1: (correlated, uncorrelated) std per element.
+# Observation noise of [D] at λ = 1 (docs/references.md "ADR"): (correlated, uncorrelated) std
+# per element.
 OBS_NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "fingertip_pos": (0.001, 0.002),  # m
     "object_pos": (0.005, 0.001),  # m

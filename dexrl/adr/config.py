@@ -24,7 +24,8 @@ from dexrl.adr.params import PARAM_NAMES, ParamSpec, get_spec
 
 ADR_MODES: tuple[str, ...] = ("none", "manual", "auto")
 PAPER_THRESHOLDS = (10.0, 20.0)
-"""(t_L, t_H) of [R] Table 15: successes per episode, of a 50-success cap (FACTS.md "ADR")."""
+"""(t_L, t_H) of [R] Table 15: successes per episode, of a 50-success cap (docs/references.md
+"ADR")."""
 
 
 @dataclass
@@ -44,7 +45,7 @@ class ParamConfig:
 
 @dataclass
 class ADRConfig:
-    """Domain-randomization settings; defaults are the policy values of [R] (FACTS.md "ADR")."""
+    """Domain-randomization settings; defaults: [R]'s policy values (docs/references.md "ADR")."""
 
     mode: str = "none"
     """"none": calibrated model; "manual": fixed `manual_range`s ([D]); "auto": ADR ([R] §5)."""

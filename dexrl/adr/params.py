@@ -6,15 +6,15 @@ parameter (e.g. the Rubik's cube's `face_friction`), add one entry to `PARAM_SPE
 apply function there; the ADR algorithm, configs and metrics pick it up by name.
 
 λ convention [R §5]: every parameter has a dimensionless λ; λ = 0 is the calibrated (nominal)
-model, and ADR ranges start there (φ_L = φ_H = 0, FACTS.md "ADR"). Two mappings:
+model, and ADR ranges start there (φ_L = φ_H = 0, docs/references.md "ADR"). Two mappings:
 
 - "multiplicative": value = nominal · e^{w·λ}. [R] randomizes cube size as x0·e^{0.15λ} and
-  friction as x0·e^{wλ} (FACTS.md "ADR"). A symmetric λ range is a symmetric range in log-scale,
-  and the nominal may be an array (e.g. every link's mass scaled by the same factor).
+  friction as x0·e^{wλ} (docs/references.md "ADR"). A symmetric λ range is a symmetric range
+  in log-scale, and the nominal may be an array (e.g. every link's mass scaled by the same factor).
 - "additive": value = nominal + w·λ, with w in the parameter's unit. Used where the calibrated
   value is zero (noise, latency, perturbations) or where [R]/[D] state ranges additively (gravity).
 
-`w` is chosen per parameter so that one ADR step (Δ = 0.02 in λ, FACTS.md) is a small change and
+`w` is chosen per parameter so that one ADR step (Δ = 0.02 in λ, [R] Table 15) is a small change and
 a "strong" randomization is |λ| ≈ 1, as for cube size in [R] where λ ∈ [-1, 1] spans the final
 0.049–0.066 m range. This keeps the ADR entropy (computed in λ units) comparable across dims.
 
@@ -103,7 +103,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         name="cube_size",
         description="edge length of the cube (geom size; recompiled through MjSpec)",
         mapping="multiplicative",
-        w=0.15,  # [R]: x0·e^{0.15λ} (FACTS.md)
+        w=0.15,  # [R]: x0·e^{0.15λ} (docs/references.md "ADR")
         hard_limits=(-1.0, 1.0),  # 0.049–0.066 m for the 57 mm cube, [R]'s final range
         unit="m",
     ),
@@ -206,7 +206,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         name="gravity",
         description="magnitude of opt.gravity (direction kept)",
         mapping="additive",
-        hard_limits=(-3.81, 4.19),  # 9.81 + λ ∈ [6, 14] m/s², [R]'s final range (FACTS.md)
+        hard_limits=(-3.81, 4.19),  # 9.81 + λ ∈ [6, 14] m/s² ([R], docs/references.md "ADR")
         unit="m/s²",
     ),
     ParamSpec(
@@ -218,7 +218,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         name="action_latency",
-        description="delay of the action in whole control steps (80 ms each, FACTS.md)",
+        description="delay of the action in whole control steps (80 ms each at 12.5 Hz)",
         mapping="additive",
         hard_limits=(0.0, 2.0),  # mean latency λ steps: ⌊λ⌋ or ⌈λ⌉ per episode (draw_integer)
         unit="control steps",

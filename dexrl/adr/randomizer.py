@@ -4,15 +4,15 @@ A rollout worker owns one `EpisodeRandomizer` and attaches it to its task. From 
 reset of env i (the task's `reset_hooks`, called before the ended episode's counters are cleared):
 
 1. reports the episode env i just finished to the ADR state: performance = its
-   `consecutive_successes` ([R]: successes per episode, FACTS.md "ADR"), or, when its physics went
-   non-finite (the task flags it `info["unhealthy"]` and ends it), as *invalid*: counted, never
-   used as performance;
+   `consecutive_successes` ([R]: successes per episode, docs/references.md "ADR"), or, when its
+   physics went non-finite (the task flags it `info["unhealthy"]` and ends it), as *invalid*:
+   counted, never used as performance;
 2. draws the next `EpisodeAssignment` (λ per parameter);
 3. applies it to env i (`dexrl.adr.apply`, from calibrated values: nothing compounds).
 
-With a Ray actor (`dexrl.distributed.adr_actor.ADRStateActor`, one per run, DESIGN.md decision 3)
-assignments are prefetched in batches (one round trip per ~2·K episodes; it blocks only when the
-queue is empty) and reports are buffered until `flush()`, which the worker calls after each
+With a Ray actor (`dexrl.distributed.adr_actor.ADRStateActor`, one per run, docs/architecture.md
+§3) assignments are prefetched in batches (one round trip per ~2·K episodes; it blocks only when
+the queue is empty) and reports are buffered until `flush()`, which the worker calls after each
 rollout and which does not wait. Without an actor the randomizer owns a local `ADRState`
 (in-process use, tests, benchmarks).
 """

@@ -49,12 +49,35 @@ def make_ppo(algo: dict[str, Any], vec: Any, seed: int) -> Any:
     )  # fmt: skip
 
 
-def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:
+def progress_callback(total: int, every_s: float = 10.0) -> Any:
+    """An SB3 callback printing one line (env steps, steps/s, mean return) every `every_s`
+    seconds, so a reference run is never silent for long."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.t0 = self.last = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            now = time.perf_counter()
+            if now - self.last >= every_s:
+                self.last = now
+                eps = [ep["r"] for ep in self.model.ep_info_buffer] if self.model.ep_info_buffer else []
+                ret = f"{sum(eps) / len(eps):.2f}" if eps else "n/a"
+                print(f"[dexrl] sb3: {self.num_timesteps}/{total} env steps, "
+                      f"{self.num_timesteps / (now - self.t0):.0f} steps/s, return {ret}", flush=True)  # fmt: skip
+            return True
+
+    return _Progress()
+
+
+def train_sb3(env: EnvConfig, algo: dict[str, Any], train: TrainConfig, run_dir: Path, seed: int = 0,
+              progress_every_s: float = 10.0) -> dict[str, Any]:  # fmt: skip
     """Train SB3 PPO for train.total_env_steps; writes sb3_metrics.json and the model zip."""
     vec = make_vec_env(env, int(algo.get("n_envs", 2)), seed)
     model = make_ppo(algo, vec, seed)
     t0 = time.perf_counter()
-    model.learn(total_timesteps=train.total_env_steps)
+    model.learn(total_timesteps=train.total_env_steps, callback=progress_callback(train.total_env_steps, progress_every_s))
     elapsed = time.perf_counter() - t0
     rewards = [ep["r"] for ep in model.ep_info_buffer] if model.ep_info_buffer else []
     result = {

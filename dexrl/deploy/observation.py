@@ -2,10 +2,16 @@
 
 Each manifest part name maps to one function of (reading, goal, control state). The formulas
 mirror dexrl.tasks (cube_rotate, reach, base); tests/deploy compares both vector for vector.
+
+Before any formula runs, every reading field and goal key the manifest's parts use is checked
+(`ObservationBuilder.check_reading` / `check_goal`): present, the right shape, numbers, finite,
+and a quaternion of norm near 1. A value that fails raises `ObservationFault`, whose `kind` is
+the control loop's name for the fault (it holds the last safe target and counts it by kind).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +19,59 @@ from typing import Any
 import numpy as np
 
 from dexrl.deploy.controller import SensorReading
+
+QUAT_NORM_TOLERANCE = 0.1  # |norm - 1| above this is not an orientation (e.g. an all-zero "lost" pose)
+OBJECT_FIELDS = ("object_pos", "object_quat")  # motion capture / vision: the pose that goes missing
+QUATERNIONS = ("object_quat", "goal_quat")
+
+Shapes = tuple[tuple[int, ...], ...]  # the shapes a value may have (the first is the canonical one)
+
+
+class ObservationFault(ValueError):
+    """A reading or goal value the observation cannot be built from.
+
+    `kind` names the fault as ControlLoop counts it: missing_fields, missing_object_poses,
+    bad_shapes, bad_dtypes, nonfinite_readings, bad_quaternions (reading fields) or goal_errors
+    (any problem with the goal).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def checked_array(value: Any, what: str, shapes: Shapes, quaternion: bool = False,
+                  missing: str = "missing_fields") -> np.ndarray:
+    """`value` as float64 in its canonical shape, or ObservationFault naming what is wrong.
+
+    The checks run in this order and the first that fails names the kind: None (`missing`), shape
+    (bad_shapes, also a ragged nested list), numbers (bad_dtypes: booleans, complex values, strings
+    or objects that are not numbers; numbers as text convert), finite (nonfinite_readings), unit norm for quaternions
+    (bad_quaternions: |norm - 1| > QUAT_NORM_TOLERANCE, an all-zero quaternion included).
+    """
+    if value is None:
+        raise ObservationFault(missing, f"{what} is missing (None)")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ObservationFault("bad_shapes", f"{what} is not an array of one shape ({err})") from None
+    if raw.shape not in shapes:
+        expected = " or ".join(str(s) for s in shapes)
+        raise ObservationFault("bad_shapes", f"{what} has shape {raw.shape}, expected {expected}")
+    if raw.dtype.kind in "bcmMV":  # booleans, complex (a cast drops the imaginary part), times, raw bytes
+        raise ObservationFault("bad_dtypes", f"{what} has dtype {raw.dtype}, expected real numbers")
+    try:
+        array = raw.astype(np.float64, copy=False).reshape(shapes[0])
+    except (TypeError, ValueError) as err:
+        raise ObservationFault("bad_dtypes", f"{what} has dtype {raw.dtype} that is not numbers ({err})") from None
+    if not np.isfinite(array).all():
+        raise ObservationFault("nonfinite_readings", f"{what} has a non-finite value: {array.tolist()}")
+    if quaternion:
+        norm = math.sqrt(float(array @ array))
+        if abs(norm - 1.0) > QUAT_NORM_TOLERANCE:
+            raise ObservationFault("bad_quaternions", f"{what} has norm {norm:.3g}, a quaternion (w, x, y, z) "
+                                   f"needs norm 1 (within {QUAT_NORM_TOLERANCE})")  # fmt: skip
+    return array
 
 
 @dataclass
@@ -52,13 +111,15 @@ def _tips(r: SensorReading) -> np.ndarray:
 def _object(r: SensorReading, field: str) -> np.ndarray:
     value = getattr(r, field)
     if value is None:
-        raise ValueError(f"this policy observes the object, but the reading has no {field}")
+        raise ObservationFault("missing_object_poses",
+                               f"this policy observes the object, but the reading has no {field}")
     return np.asarray(value, dtype=np.float64)
 
 
 def _goal(goal: Mapping[str, Any], key: str) -> np.ndarray:
     if key not in goal:
-        raise ValueError(f"this policy needs the goal '{key}'; the goal source gave {sorted(goal)}")
+        raise ObservationFault("goal_errors",
+                               f"this policy needs the goal '{key}'; the goal source gave {sorted(goal)}")
     return np.asarray(goal[key], dtype=np.float64)
 
 
@@ -81,8 +142,41 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+# What each part reads: ("reading", SensorReading field) or ("goal", key), with the shapes it may
+# have, as a function of the part's size. check_reading / check_goal validate exactly these.
+Need = tuple[str, str, Shapes]
+_PALM: Need = ("reading", "palm_pos", ((3,),))
+
+
+def _tip_needs(size: int) -> list[Need]:
+    return [_PALM, ("reading", "fingertip_pos", ((size // 3, 3),))]
+
+
+def _target_need(size: int) -> Need:
+    return ("goal", "target_pos", ((size,), (size // 3, 3)))  # flat, or one row per fingertip
+
+
+NEEDS: dict[str, Callable[[int], list[Need]]] = {
+    "fingertip_pos": _tip_needs,
+    "cube_pos": lambda n: [_PALM, ("reading", "object_pos", ((3,),))],
+    "cube_quat": lambda n: [("reading", "object_quat", ((4,),))],
+    "goal_quat": lambda n: [("goal", "goal_quat", ((4,),))],
+    "goal_relative_quat": lambda n: [("reading", "object_quat", ((4,),)), ("goal", "goal_quat", ((4,),))],
+    "target_pos": lambda n: [_target_need(n)],
+    "target_minus_fingertip": lambda n: [*_tip_needs(n), _target_need(n)],
+    "joint_pos": lambda n: [("reading", "joint_pos", ((n,),))],
+    "joint_targets": lambda n: [],
+    "smoothed_action": lambda n: [],
+    "last_action": lambda n: [],
+}
+
+
 class ObservationBuilder:
-    """The manifest's observation layout as a function of (reading, goal, control state)."""
+    """The manifest's observation layout as a function of (reading, goal, control state).
+
+    `reading_fields` and `goal_keys` are what the parts read, with the shapes they accept;
+    `used_by` names the parts that read each (for error messages).
+    """
 
     def __init__(self, observation: Mapping[str, Any]) -> None:
         unknown = [p["name"] for p in observation["parts"] if p["name"] not in BUILDERS]
@@ -91,9 +185,70 @@ class ObservationBuilder:
                              f"known: {sorted(BUILDERS)}")  # fmt: skip
         self.parts = [(p["name"], int(p["size"]), BUILDERS[p["name"]]) for p in observation["parts"]]
         self.dim = int(observation["dim"])
+        self.reading_fields: dict[str, Shapes] = {}
+        self.goal_keys: dict[str, Shapes] = {}
+        self.used_by: dict[str, list[str]] = {}
+        for name, size, _ in self.parts:
+            for source, key, shapes in NEEDS[name](size):
+                table = self.reading_fields if source == "reading" else self.goal_keys
+                if table.setdefault(key, shapes) != shapes:
+                    raise ValueError(f"observation parts {self.used_by[key]} and '{name}' disagree on the "
+                                     f"shape of {key}: {table[key]} vs {shapes}")  # fmt: skip
+                self.used_by.setdefault(key, []).append(name)
 
-    def build(self, reading: SensorReading, goal: Mapping[str, Any], control: ControlState) -> np.ndarray:
-        """[1, Do] float32, the layout the graph expects; ValueError names a part of wrong size."""
+    def check_reading(self, reading: Any) -> SensorReading:
+        """The reading with each field the parts read as float64 of its canonical shape.
+
+        ObservationFault (kind: missing_object_poses for object_pos / object_quat, else
+        missing_fields, bad_shapes, bad_dtypes, nonfinite_readings, bad_quaternions) names the
+        first field that is unusable. Fields no part reads are passed through unchecked.
+        """
+        values: dict[str, Any] = {}
+        for key, shapes in self.reading_fields.items():
+            missing = "missing_object_poses" if key in OBJECT_FIELDS else "missing_fields"
+            values[key] = checked_array(getattr(reading, key, None), f"reading.{key}", shapes,
+                                        quaternion=key in QUATERNIONS, missing=missing)  # fmt: skip
+        fields = ("joint_pos", "palm_pos", "fingertip_pos", *OBJECT_FIELDS)
+        values.update({k: getattr(reading, k, None) for k in fields if k not in values})
+        return SensorReading(timestamp=getattr(reading, "timestamp", None), **values)  # type: ignore[arg-type]
+
+    def check_goal(self, goal: Any) -> dict[str, np.ndarray]:
+        """The goal keys the parts read, as float64 of their canonical shapes (other keys dropped).
+
+        Any problem (not a mapping, a key missing, wrong shape, not numbers, non-finite, a goal
+        quaternion of norm far from 1) raises ObservationFault of kind goal_errors, naming the key
+        and what the policy needs.
+        """
+        if not isinstance(goal, Mapping):
+            raise ObservationFault("goal_errors", f"the goal source gave a {type(goal).__name__}, not a "
+                                   f"mapping; this policy needs {self.describe_goal()}")  # fmt: skip
+        values = {}
+        for key, shapes in self.goal_keys.items():
+            try:
+                if key not in goal:
+                    raise ObservationFault("goal_errors", f"the goal source gave keys {sorted(map(str, goal))} "
+                                           f"without '{key}'")  # fmt: skip
+                values[key] = checked_array(goal[key], f"goal '{key}'", shapes, quaternion=key in QUATERNIONS)
+            except Exception as err:  # a mapping that fails to answer is as unusable as a bad value
+                message = str(err) if isinstance(err, ObservationFault) else f"reading goal '{key}' raised {err!r}"
+                raise ObservationFault("goal_errors", f"{message}; this policy needs {self.describe_goal()}") from None
+        return values
+
+    def describe_goal(self) -> str:
+        """What the parts need from the goal source, e.g. "{'goal_quat': shape (4,) ...}"."""
+        if not self.goal_keys:
+            return "no goal keys"
+        return ", ".join(f"'{k}' of shape {' or '.join(map(str, s))}"
+                         f"{' (a unit quaternion w, x, y, z)' if k in QUATERNIONS else ''} "
+                         f"(read by {', '.join(self.used_by[k])})" for k, s in self.goal_keys.items())  # fmt: skip
+
+    def build(self, reading: Any, goal: Any, control: ControlState) -> np.ndarray:
+        """[1, Do] float32, the layout the graph expects.
+
+        The reading and goal are checked first (ObservationFault with its kind); a part whose
+        value has the wrong size raises ValueError naming it.
+        """
+        reading, goal = self.check_reading(reading), self.check_goal(goal)
         values = []
         for name, size, fn in self.parts:
             v = fn(reading, goal, control)

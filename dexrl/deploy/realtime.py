@@ -9,7 +9,7 @@ throttling (/proc/sys/kernel/sched_rt_runtime_us, 0.95 s per 1 s by default) sti
 rest of the system 5% of the core if the loop ever spins.
 
     from dexrl.deploy import request_realtime
-    status = request_realtime(priority=50, core=3)   # before building the ControlLoop
+    status = request_realtime(priority=50)   # before running the ControlLoop; core: the last allowed
     print(status)   # what was granted; required=True raises instead of degrading
 
 Needs CAP_SYS_NICE (root, or `ulimit -r` / a limits.conf rtprio entry for the user).
@@ -21,6 +21,7 @@ import ctypes
 import ctypes.util
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 _MCL_CURRENT, _MCL_FUTURE = 1, 2  # <sys/mman.h>
 
@@ -45,12 +46,15 @@ class RealtimeStatus:
         return granted + "".join(f"; {n}" for n in self.notes)
 
 
-def request_realtime(priority: int = 50, core: int | None = None, lock_memory: bool = True,
-                     required: bool = False) -> RealtimeStatus:
-    """Pin this process to `core` (None: leave affinity), run it SCHED_FIFO at `priority`, lock memory.
+def request_realtime(priority: int = 50, core: int | Literal["auto"] | None = "auto",
+                     lock_memory: bool = True, required: bool = False) -> RealtimeStatus:
+    """Pin this process to `core`, run it SCHED_FIFO at `priority`, lock memory.
 
-    Each refusal is recorded in the returned status (the loop still runs, with normal
-    scheduling); `required=True` raises RealtimeError naming what was refused and how to allow it.
+    core: "auto" (default) the highest-numbered core this process may use (os.sched_getaffinity;
+    core 0 usually takes most interrupts); an int: that core (ValueError naming the allowed cores
+    when it is not one of them); None: leave the affinity as it is. Each refusal is recorded in
+    the returned status (the loop still runs, with normal scheduling); `required=True` raises
+    RealtimeError naming what was refused and how to allow it.
     """
     if not hasattr(os, "sched_setscheduler"):
         raise RealtimeError("real-time scheduling needs Linux (os.sched_setscheduler is missing here)")
@@ -59,8 +63,11 @@ def request_realtime(priority: int = 50, core: int | None = None, lock_memory: b
         raise ValueError(f"priority {priority} is outside SCHED_FIFO's range {low}..{high}; "
                          "50 is the usual choice for a control loop (above most driver threads' 1-49)")
     allowed = sorted(os.sched_getaffinity(0))
-    if core is not None and core not in allowed:
-        raise ValueError(f"core {core} is not one this process may run on: {allowed}")
+    if core == "auto":
+        core = max(allowed)
+    elif core is not None and (isinstance(core, bool) or not isinstance(core, int) or core not in allowed):
+        raise ValueError(f"core {core!r} is not one this process may run on: allowed cores are {allowed} "
+                         f"(os.sched_getaffinity); leave core out to use {max(allowed)}")  # fmt: skip
     status = RealtimeStatus()
     if core is not None:
         os.sched_setaffinity(0, {core})

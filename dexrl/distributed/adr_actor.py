@@ -1,4 +1,4 @@
-"""The single owner of the ADR state in a distributed run (DESIGN.md decision 3).
+"""The single owner of the ADR state in a distributed run (docs/architecture.md §3).
 
 One Ray actor holds the ranges and boundary buffers; workers ask it for episode assignments and
 report boundary results. It is checkpointed with the run (its JSON goes into the checkpoint).

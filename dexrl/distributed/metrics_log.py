@@ -26,9 +26,11 @@ _LINE = (
 class MetricsLog:
     """Writes metrics.jsonl in the run directory and mirrors each iteration to wandb and stdout."""
 
-    def __init__(self, run_dir: Path, cfg: LoggerConfig, config: dict[str, Any], resume: bool) -> None:
+    def __init__(self, run_dir: Path, cfg: LoggerConfig, config: dict[str, Any], resume: bool,
+                 resume_iteration: int | None = None) -> None:
         self.cfg = cfg
         run_dir.mkdir(parents=True, exist_ok=True)
+        self.moved_rows = cut_after_iteration(run_dir, resume_iteration) if resume_iteration is not None else 0
         self.jsonl = (run_dir / "metrics.jsonl").open("a" if resume else "w")
         self._bar: Any = None
         self._wandb: Any = None
@@ -73,6 +75,28 @@ class MetricsLog:
         self.jsonl.close()
         if self._wandb is not None:
             self._wandb.finish()
+
+
+def cut_after_iteration(run_dir: Path, iteration: int) -> int:
+    """Keep metrics.jsonl one curve when a run resumes in its own directory: the rows logged after
+    the checkpoint's `iteration` (the run went on past its last checkpoint before it stopped) move
+    to metrics.after_it<iteration>.jsonl, so the resumed rows follow on without a repeat and
+    nothing is lost. Returns the number of rows moved."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return 0
+    keep, moved = [], []
+    for line in path.read_text().splitlines():
+        try:
+            later = int(json.loads(line).get("iteration", 0)) > iteration
+        except (ValueError, AttributeError):  # a torn last line of a killed run: not a row
+            later = True
+        (moved if later else keep).append(line)
+    if moved:
+        with (run_dir / f"metrics.after_it{iteration}.jsonl").open("a") as f:
+            f.write("".join(x + "\n" for x in moved))
+        path.write_text("".join(x + "\n" for x in keep))
+    return len(moved)
 
 
 def format_line(m: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 Synchronous by default (collect → update → broadcast). With `policy_lag`, workers collect the
 next rollout with the current weights while the learner trains on the previous one; the PPO ratio
-uses the behaviour log-probs recorded by the workers, so the lag stays correct (DESIGN.md 4).
+uses the behaviour log-probs recorded by the workers, so the lag stays correct
+(docs/architecture.md §4).
 A worker whose process dies is restarted by Ray (max_restarts=-1); its rollout of that iteration
 is lost, counted in `worker_restarts`, and training goes on.
 """
@@ -43,7 +44,62 @@ def init_ray(cfg: RayConfig) -> None:
     if _is_local(cfg):
         start_local_ray(cfg.num_cpus)
     else:
-        ray.init(address=cfg.address, include_dashboard=False)
+        join_ray_cluster(str(cfg.address), cfg.connect_timeout_s)
+
+
+_NO_CLUSTER_HINT = ("start one with `ray start --head` (docs: README \"Clusters\"), or leave ray.address "
+                    "out to train on this machine")  # fmt: skip
+
+
+def join_ray_cluster(address: str, timeout_s: float) -> None:
+    """Join a running Ray cluster, or stop with one line (ConfigError) naming the address.
+
+    Ray's own join either raises a long ConnectionError (no cluster) or retries "Failed to connect
+    to GCS" for minutes (an address that does not answer, e.g. another process's Ray advertised
+    on an address it does not listen on). So the address is resolved as Ray would resolve it
+    (`RAY_ADDRESS`, then the last `ray start` on this machine for "auto"), its head port must
+    accept a TCP connection within `timeout_s`, and `ray.init` itself must return within
+    `timeout_s` or the process exits with that line (status 2).
+    """
+    import os
+    import socket
+    import sys
+    import threading
+
+    import ray._private.services as services
+
+    from dexrl.frontdoor import ConfigError
+
+    target: str | None
+    try:
+        target = address[len("ray://"):] if address.startswith("ray://") else \
+            services.canonicalize_bootstrap_address(address)
+    except (ConnectionError, ValueError) as err:
+        raise ConfigError(f"ray.address={address}: {' '.join(str(err).split())[:200]}; {_NO_CLUSTER_HINT}") from None
+    if not target:
+        raise ConfigError(f"ray.address={address}: no running Ray cluster found; {_NO_CLUSTER_HINT}")
+    host, _, port = target.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"ray.address={address}: the Ray head at {target} does not answer within "
+                          f"{timeout_s:g} s ({err}); {_NO_CLUSTER_HINT}; ray.connect_timeout_s sets "
+                          "the wait") from None  # fmt: skip
+
+    def give_up() -> None:  # ray.init cannot be interrupted from here: end the process
+        print(f"config error: ray.address={address}: {target} accepts connections but no Ray cluster answered within "
+              f"{timeout_s:g} s; check that the cluster's Ray and Python versions match this "
+              f"machine's (ray {ray.__version__}); ray.connect_timeout_s sets the wait", flush=True,
+              file=sys.stderr)  # fmt: skip
+        os._exit(2)
+
+    timer = threading.Timer(timeout_s, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        ray.init(address=address, include_dashboard=False)
+    finally:
+        timer.cancel()
 
 
 def start_local_ray(num_cpus: int | None, log_to_driver: bool = True) -> None:
@@ -113,7 +169,14 @@ class Trainer:
             self.learner.load_state_dict(checkpoint["learner"])
             self.counters.update(checkpoint["counters"])
             torch.set_rng_state(checkpoint["torch_rng"])
-        self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None)
+        self.log = MetricsLog(self.run_dir, logger, resolved_config or {}, resume=checkpoint is not None,
+                              resume_iteration=int(self.counters["iteration"]) if checkpoint else None)  # fmt: skip
+        if checkpoint is not None:
+            moved = (f"; {self.log.moved_rows} rows logged after that checkpoint moved to "
+                     f"metrics.after_it{self.counters['iteration']}.jsonl" if self.log.moved_rows else "")  # fmt: skip
+            self.log.warn(f"resumed from {resume} at {int(self.counters['env_steps'])} env steps (iteration "
+                          f"{int(self.counters['iteration'])}); metrics continue in "
+                          f"{self.run_dir / 'metrics.jsonl'}{moved}")  # fmt: skip
         for name, reason in self.adr_dropped.items():
             self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
         # train.video_every: renders in an actor of its own, fed the broadcast weights (collect).
@@ -152,8 +215,23 @@ class Trainer:
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
                 return False
 
+    def _wait_with_progress(self, futures: list[Any], every_s: float = 10.0) -> None:
+        """Wait for `futures`, saying so every `every_s` seconds (a first rollout that builds the
+        envs, or cube_solve planning its scrambles, can take a minute)."""
+        waited = 0.0
+        while True:
+            ready, pending = ray.wait(futures, num_returns=len(futures), timeout=every_s)
+            if not pending:
+                return
+            waited += every_s
+            first = " (the first one builds each worker's envs; cube_solve also plans its scrambles)" \
+                if int(self.counters["iteration"]) == 0 else ""
+            self.log.warn(f"waiting for rollouts: {len(ready)} of {len(futures)} workers done after "
+                          f"{waited:.0f} s{first}")  # fmt: skip
+
     def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         batches, stats = [], []
+        self._wait_with_progress(list(futures.values()))
         for i, fut in futures.items():
             try:
                 batch, st = ray.get(fut)

@@ -16,7 +16,9 @@ PolicyFn = Callable[[np.ndarray], np.ndarray]
 
 def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_envs: int = 8,
                  seed: int = 0) -> dict[str, Any]:
-    """Mean/median return and successes of `episodes` finished episodes.
+    """Mean/median return and successes of `episodes` finished episodes, and the mean
+    per-episode sum of each named reward term (`reward/<term>`, e.g. cube_rotate_z's
+    `reward/rotation_speed`: radians turned toward the goal).
 
     policy None = uniformly random actions in [-1, 1] (the random-policy baseline).
     """
@@ -27,6 +29,7 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
     successes: list[int] = []
     drops: list[bool] = []
     solved: list[bool] = []
+    terms: dict[str, list[float]] = {}
     while len(returns) < episodes:
         actions = rng.uniform(-1, 1, (num_envs, task.action_dim)) if policy is None else policy(obs)
         r = task.step(actions)
@@ -38,6 +41,9 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
             returns.append(float(r.info["episode_return"][i]))
             successes.append(int(r.info["episode_successes"][i]))
             drops.append(bool(r.info["dropped"][i]))
+            for key, sums in r.info.items():
+                if key.startswith("reward/"):
+                    terms.setdefault(key, []).append(float(sums[i]))
             if "cube_solved" in r.info:
                 solved.append(bool(r.info["cube_solved"][i]))
     returns, successes, drops = returns[:episodes], successes[:episodes], drops[:episodes]
@@ -50,6 +56,7 @@ def run_episodes(env: EnvConfig, policy: PolicyFn | None, episodes: int, num_env
         "consecutive_successes_median": float(np.median(successes)),
         "success_rate": float(np.mean([s > 0 for s in successes])),
         "drop_rate": float(np.mean(drops)),
+        **{key: float(np.mean(vals[:episodes])) for key, vals in sorted(terms.items())},
         **extra,
     }
 

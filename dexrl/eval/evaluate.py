@@ -31,6 +31,7 @@ class EvalSettings:
     video_episodes: int = 2  # rendered episodes (0 = no video)
     video_size: tuple[int, int] = (480, 360)
     camera: str = "front"
+    video_skipped: str | None = None  # why no video could be rendered (recorded in metrics.json)
 
 
 def adr_range_randomization(ranges: dict[str, tuple[float, float]]) -> Randomization | None:
@@ -52,9 +53,11 @@ def evaluate_policy(
     env: EnvConfig, policy: Policy, settings: EvalSettings, out: Path,
     adr_ranges: dict[str, tuple[float, float]] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the calibrated evaluation (with video) and, given ADR ranges, one at those ranges.
-    Writes out/metrics.json (and out/video.mp4); returns the metrics dict."""
+    Writes out/metrics.json (and out/video.mp4); returns the metrics dict. `source` (what was
+    evaluated: checkpoint path, its env steps, the dexrl version) is recorded first in it."""
     out.mkdir(parents=True, exist_ok=True)
     dt = env.timestep * env.substeps
     records = run_episodes(
@@ -62,7 +65,7 @@ def evaluate_policy(
         settings.video_episodes, settings.video_size, settings.camera, _phase(progress, "calibrated"),
     )  # fmt: skip
     metrics: dict[str, Any] = {
-        "env": env.name, "episodes": settings.episodes, "seed": settings.seed,
+        **(source or {}), "env": env.name, "episodes": settings.episodes, "seed": settings.seed,
         "control_dt_s": dt, "calibrated": summarize(records, dt),
         "per_episode": {"consecutive_successes": [r.successes for r in records],
                         "episode_return": [r.ret for r in records],
@@ -78,6 +81,8 @@ def evaluate_policy(
         write_mp4(out / "video.mp4", frames, fps=1.0 / dt)
         metrics["video"] = {"path": "video.mp4", "episodes": settings.video_episodes,
                             "frames": len(frames), "fps": 1.0 / dt}  # fmt: skip
+    elif settings.video_skipped:
+        metrics["video"] = {"skipped": settings.video_skipped}
     randomization = adr_range_randomization(adr_ranges or {})
     if randomization is not None:
         adr_records = run_episodes(env, policy, settings.episodes, settings.seed,

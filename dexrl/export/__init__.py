@@ -1,1 +1,4 @@
-"""Export a trained policy for a real hand controller: ONNX graph + manifest (DESIGN.md 9)."""
+"""Export a trained policy for a real hand controller: ONNX graph + manifest.
+
+Why it stands alone: docs/architecture.md §9.
+"""

@@ -1,11 +1,11 @@
 """The actor as an ONNX graph: raw observation in, deterministic action out.
 
 Everything the policy does between sensors and command sits inside the graph, so a deployed
-runtime needs nothing from training (DESIGN.md decision 9): the observation normalizer (running
-mean/std, clipped to +-obs_clip sigma), the network, and the action's mean clipped to [-1, 1]
-(the box the environment clipped to in training). Peers shipped bugs exactly here (a normalizer
-reset in the LSTM export, a missing normalizer), so the tests compare this graph with the torch
-policy on raw observations.
+runtime needs nothing from training (docs/architecture.md §9): the observation normalizer
+(running mean/std, clipped to +-obs_clip sigma), the network, and the action's mean clipped to
+[-1, 1] (the box the environment clipped to in training). Peers shipped bugs exactly here (a
+normalizer reset in the LSTM export, a missing normalizer), so the tests compare this graph with
+the torch policy on raw observations.
 
 Recurrent policies take and return their state as named tensors (`h_in`, `c_in` -> `h_out`,
 `c_out`, each [B, H]). Reset rule: feed zeros as the state at the first step of every episode

@@ -21,8 +21,8 @@ from dexrl.export.graph import ACTION_OUTPUT, OBS_INPUT
 FORMAT = "dexrl-policy-v1"
 METADATA_KEY = "dexrl_manifest"
 
-# Where each observation part comes from on a real hand (DESIGN.md decision 9 / [D]: the 2018
-# hand had fingertip positions from a motion-capture system, not from a simulator).
+# Where each observation part comes from on a real hand (docs/architecture.md §9; [D]: the
+# 2018 hand had fingertip positions from a motion-capture system, not from a simulator).
 PART_SOURCES = {
     "fingertip_pos": "controller: fingertip positions (driver forward kinematics or motion capture) minus palm_pos",
     "cube_pos": "controller: object position (vision / motion capture) minus palm_pos",

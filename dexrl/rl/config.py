@@ -1,7 +1,8 @@
 """Typed configuration of the PPO learner and of the policy/value networks.
 
-Defaults follow the published dexterous-hand work (FACTS.md, "Learning (PPO)": [D] 1808.00177,
-[R] 1910.07113) where it gives a figure; other defaults are the usual PPO values and say so.
+Defaults follow the published dexterous-hand work ([D] arXiv:1808.00177, [R] arXiv:1910.07113;
+docs/references.md "PPO hyper-parameters") where it gives a figure; other defaults are the usual
+PPO values and say so.
 Both classes are frozen so one instance can be shared without one user mutating another's
 config; use `dataclasses.replace` to derive a variant.
 """
@@ -23,14 +24,14 @@ class PPOConfig:
     """Hyper-parameters of the PPO update (clipped surrogate, GAE, Adam)."""
 
     gamma: float | None = 0.998
-    """Discount factor [D]/[R] (FACTS.md): horizon ~500 steps = 40 s at 12.5 Hz. None (the
+    """Discount factor [D]/[R]: horizon ~500 steps = 40 s at 12.5 Hz. None (the
     config file's default) = the task's own `env.gamma` (`resolve_gamma`)."""
     gae_lambda: float = 0.95
-    """GAE lambda [D]/[R] (FACTS.md): bias/variance trade-off of the advantage estimate."""
+    """GAE lambda [D]/[R]: bias/variance trade-off of the advantage estimate."""
     clip: float = 0.2
-    """PPO ratio clip epsilon [D]/[R] (FACTS.md)."""
+    """PPO ratio clip epsilon [D]/[R]."""
     lr: float = 3e-4
-    """Adam learning rate of the policy [D]/[R] (FACTS.md); the start value under "adaptive"."""
+    """Adam learning rate of the policy [D]/[R]; the start value under "adaptive"."""
     critic_lr: float = 3e-4
     """Adam learning rate of the critic: its own, never KL-driven (the KL measures the policy)."""
     lr_schedule: Literal["constant", "linear", "adaptive"] = "constant"
@@ -49,9 +50,9 @@ class PPOConfig:
     adam_eps: float = 1e-5
     """Adam epsilon; 1e-5 (not torch's 1e-8) is the usual PPO choice, it damps tiny-variance steps."""
     entropy_coef: float = 0.01
-    """Weight of the entropy bonus [D]/[R] (FACTS.md)."""
+    """Weight of the entropy bonus [D]/[R]."""
     value_coef: float = 0.5
-    """Weight of the value loss in the joint loss (common PPO default; FACTS.md gives none)."""
+    """Weight of the value loss in the joint loss (common PPO default; [D]/[R] give none)."""
     value_clip: float | None = None
     """Clip the value prediction to old +- this (in normalized units); None = no value clipping."""
     max_grad_norm: float = 1.0
@@ -69,11 +70,11 @@ class PPOConfig:
     """Stop the update early once a minibatch's analytic KL against the behaviour policy exceeds
     this; None = never stop early."""
     normalize_advantages: bool = True
-    """Normalize advantages to zero mean / unit std per minibatch [D]/[R] (FACTS.md)."""
+    """Normalize advantages to zero mean / unit std per minibatch [D]/[R]."""
     normalize_value_targets: bool = True
-    """Critic predicts returns normalized by their running mean/std [D]/[R] (FACTS.md)."""
+    """Critic predicts returns normalized by their running mean/std [D]/[R]."""
     obs_clip: float = 5.0
-    """Normalized observations are clipped to +- this many std [D]/[R] (FACTS.md: +-5 sigma)."""
+    """Normalized observations are clipped to +- this many std [D]/[R] (+-5 sigma)."""
     bptt_len: int = 16
     """LSTM truncated-BPTT chunk length in steps; must divide the rollout length T (or be >= T)."""
 
@@ -119,7 +120,8 @@ class ModelConfig:
     kind: Literal["mlp", "lstm"] = "mlp"
     """"mlp" (feed-forward policy) or "lstm" (recurrent policy; [D] found it better on hardware)."""
     actor_hidden: tuple[int, ...] = (512, 256, 128)
-    """MLP policy layer widths; 512-256-128 as the GPU in-hand peers use (FACTS.md)."""
+    """MLP policy layer widths; 512-256-128 as the GPU in-hand peers use (docs/references.md
+    "PPO hyper-parameters")."""
     lstm_dense: tuple[int, ...] = (256,)
     """LSTM policy: dense layers before the LSTM ([D] used 1024; smaller default for CPU workers)."""
     lstm_size: int = 128

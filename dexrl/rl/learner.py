@@ -101,8 +101,9 @@ class PPOLearner:
             self.critic = Critic(critic_obs_dim, model, ppo.obs_clip)
         self.actor.to(self.device)
         self.critic.to(self.device)
-        # Actor and critic step separately (DESIGN.md 12): each has its own gradient clip, and only
-        # the actor's learning rate follows the KL; the privileged critic keeps its own.
+        # Actor and critic step separately (docs/architecture.md §12): each has its own gradient
+        # clip, and only the actor's learning rate follows the KL; the privileged critic keeps its
+        # own.
         self.optimizer = _adam(list(self.actor.parameters()), ppo.lr, ppo.adam_eps)
         self.critic_optimizer = _adam(list(self.critic.parameters()), ppo.critic_lr, ppo.adam_eps)
         self.obs_rms = RunningMeanStd(obs_dim)

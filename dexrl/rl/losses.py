@@ -19,8 +19,9 @@ def policy_loss(
 
     ratio = exp(logp_new - logp_old); loss = -mean(min(ratio * A, clamp(ratio, 1-eps, 1+eps) * A)).
     Because logp_old is the behaviour policy's, the ratio stays correct when the workers collected
-    with weights one update old (DESIGN.md decision 4). clip_fraction = share of samples with
-    |ratio - 1| > eps; approx_kl = `approx_kl(logp_new, logp_old)`. Both diagnostics are detached.
+    with weights one update old (docs/architecture.md §4). clip_fraction = share of samples
+    with |ratio - 1| > eps; approx_kl = `approx_kl(logp_new, logp_old)`. Both diagnostics are
+    detached.
     """
     ratio = (logp_new - logp_old).exp()
     unclipped = ratio * advantages
@@ -71,7 +72,7 @@ def entropy_loss(entropy: torch.Tensor) -> torch.Tensor:
 
 
 def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """(A - mean(A)) / (std(A) + eps) over a minibatch [N] ([D]/[R], FACTS.md).
+    """(A - mean(A)) / (std(A) + eps) over a minibatch [N] ([D]/[R]).
 
     Uses the population std (correction=0) so a two-element batch gives exactly +-1.
     """

@@ -1,6 +1,6 @@
 """Policy (MLP or LSTM Gaussian actor) and the separate privileged critic.
 
-Design (DESIGN.md decisions 5 and 9, FACTS.md "Learning (PPO)"):
+Design (docs/architecture.md §5 and §9; docs/references.md "PPO hyper-parameters"):
 - Raw observations go in. Normalization (running mean/std, clip +-obs_clip) sits inside each
   network as buffers, so rollout workers, checkpoints and an ONNX export all carry it.
 - The policy is a Gaussian with a state-independent learnable log std. Actions are *unbounded*
@@ -203,7 +203,7 @@ class Actor(GaussianActor):
 class LSTMActor(GaussianActor):
     """Recurrent Gaussian policy: normalize -> dense layers -> LSTM -> linear mean head.
 
-    [D] used dense 1024 -> LSTM 512 (FACTS.md); the defaults (256 -> 128) suit CPU workers.
+    [D] used dense 1024 -> LSTM 512; the defaults (256 -> 128) suit CPU workers.
     """
 
     is_recurrent = True

@@ -1,6 +1,7 @@
 """Running mean/std of observations (and of returns), mergeable across rollout workers.
 
-[D]/[R] (FACTS.md) normalize network inputs with a running mean/std and clip at +-5 sigma.
+[D]/[R] normalize network inputs with a running mean/std and clip at +-5 sigma
+(docs/references.md "PPO hyper-parameters").
 Each worker summarizes its own rollout as moments (count, mean, var); the learner merges them
 with the parallel formula of Chan, Golub & LeVeque (1979), so the merged statistics equal those of
 the pooled data exactly (up to float64 rounding), whatever the chunk sizes.

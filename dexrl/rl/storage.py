@@ -51,7 +51,8 @@ class RolloutBatch:
     """[T, B, A] mean of the behaviour policy's Gaussian at each step."""
     action_std: F32
     """[T, B, A] std of the behaviour policy's Gaussian: with `action_mean`, the learner computes
-    the analytic KL of its policy against the one that collected the data (DESIGN.md 12)."""
+    the analytic KL of its policy against the one that collected the data (docs/architecture.md
+    §12)."""
     rewards: F32
     """[T, B] reward after each action."""
     terminated: Bool

@@ -1,7 +1,7 @@
 """Step K environments together, each with its own MjModel (ADR changes models per env).
 
 The physics substeps of one control step run inside MuJoCo's C loop (`mj_step(m, d, nstep)`), so
-the Python cost is one call per env per control step, not one per substep (DESIGN.md decision 1).
+the Python cost is one call per env per control step, not one per substep (docs/architecture.md §1).
 Observations are then gathered into [K, ...] numpy arrays by the task.
 """
 

@@ -2,7 +2,7 @@
 
 Small functions that take a spec and return it (the MjSpec editing style of MuJoCo's sysid
 tools): edit, `compile()`, and assert in tests. Geometry edits (cube size) go through the spec;
-everything else is written straight into an env's own MjModel (DESIGN.md decision 2).
+everything else is written straight into an env's own MjModel (docs/architecture.md §2).
 """
 
 from __future__ import annotations

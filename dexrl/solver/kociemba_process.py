@@ -2,10 +2,10 @@
 
 Why a process: `kociemba.solve(facelets, max_depth=d)` is one C call with no way to stop it
 (its own time-out is fixed at 1000 s), and near the optimal length it can run for minutes
-(FACTS.md: the fair scramble takes 42 s at d = 19). A thread cannot be stopped either and would
-keep a core busy after the budget. A child process can be killed: the planner's budget is then
-a hard limit, whatever kociemba does. The child is cheap to replace (Python, kociemba and its
-4 MB of tables load in about 25 ms), so killing one costs little.
+(the fair scramble takes 42 s at d = 19: docs/references.md "Solver timings"). A thread cannot
+be stopped either and would keep a core busy after the budget. A child process can be killed:
+the planner's budget is then a hard limit, whatever kociemba does. The child is cheap to replace
+(Python, kociemba and its 4 MB of tables load in about 25 ms), so killing one costs little.
 
 While the child searches, the caller only waits on a pipe: one core works at a time. A killed
 child is not waited for (it is reaped later) and its replacement starts with the next call,

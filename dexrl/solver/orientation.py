@@ -8,7 +8,8 @@ quaternion a MuJoCo free joint of the cube body would hold (MuJoCo also orders w
 
 Only the 24 face-aligned orientations are represented, as exact integer matrices, because the
 symbolic planner only ever asks for aligned cubes; the environment compares the continuous
-cube pose against these targets with its own tolerance (0.4 rad, FACTS.md "Rubik's subgoals").
+cube pose against these targets with its own tolerance (0.4 rad, [R]; docs/references.md
+"Rubik's subgoals").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Turn a face-turn solution into subgoals a hand that can only turn the top face can follow.
 
-Physical set-up (DESIGN.md decision 6; [R] §2.2 and App. C.1, FACTS.md "Rubik's subgoals"):
-the policy either rotates the face on top by 90 degrees, or flips the cube to bring another
-face to the top. For each move of the solution the planner emits
+Physical set-up ([R] §2.2 and App. C.1; docs/references.md "Rubik's subgoals" and
+docs/architecture.md §6): the policy either rotates the face on top by 90 degrees, or flips the
+cube to bring another face to the top. For each move of the solution the planner emits
 
 - a `FlipSubgoal` when the face to turn is not on top: ONE whole-cube rotation about a
   horizontal world axis that puts that face up. A side face (normal along world +-x or +-y)
@@ -11,7 +11,7 @@ face to the top. For each move of the solution the planner emits
   changes, so each flip is the smallest horizontal-axis roll; no flip when the face is
   already on top;
 - one `RotateSubgoal` per quarter turn of that (now top) face: X -> +1, X' -> -1, and X2 ->
-  two +1 quarter turns (FACTS.md: half turns become two 90-degree subgoals).
+  two +1 quarter turns ([R]: half turns become two 90-degree subgoals).
 
 Because kociemba never turns the same face twice in a row, every move needs a flip except
 a first move of the face that starts on top: flips = moves - [that case], rotations = quarter

@@ -24,8 +24,8 @@ small budget many of them beat fewer, deeper ones (measured: 1,000 scrambles at 
 later round asks every open problem again for a shorter answer (max_depth one less than its
 last, largest depth first, never more than a plan that could still beat the best one:
 `PlannerSettings.longest_useful`) with twice the time per call, since small depths take much
-longer (FACTS.md: 0.2 s at 20, 42 s at 19 on the fair scramble). A problem is done when
-kociemba has nothing within its depth.
+longer (0.2 s at 20, 42 s at 19 on the fair scramble: docs/references.md "Solver timings"). A
+problem is done when kociemba has nothing within its depth.
 
 With `max_calls = N` the search is a fixed amount of work instead: the first N problems at
 max_depth 24, nothing else, so that a plan does not depend on the machine's speed.
@@ -42,7 +42,8 @@ finish in time: a budget in CPU seconds (`clock="cpu"`) moves that point far les
 wall-clock budget on a loaded machine.
 
 `budget_s` bounds the whole search, kociemba's first answer included, except that the first
-answer is always waited for (it is the plan of last resort; 8 ms median, FACTS.md).
+answer is always waited for (it is the plan of last resort; 8 ms median, docs/references.md
+"Solver timings").
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ from dexrl.solver.validate import standardize_colours, validate
 
 BREADTH_LIMIT_S = 0.25
 """Longest kociemba call of the breadth pass (seconds); a problem that takes longer is asked
-again in the depth rounds. Most answer in milliseconds (FACTS.md: p99 74 ms at max_depth 24)."""
+again in the depth rounds. Most answer in milliseconds (p99 74 ms at max_depth 24,
+docs/references.md "Solver timings")."""
 
 
 @dataclass(frozen=True)

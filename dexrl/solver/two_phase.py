@@ -1,4 +1,4 @@
-"""Kociemba two-phase solving through the `kociemba` package (DESIGN.md decision 7).
+"""Kociemba two-phase solving through the `kociemba` package (docs/architecture.md §7).
 
 dexrl owns validation and checking; `kociemba` only searches. Why the wrapper:
 
@@ -8,7 +8,8 @@ dexrl owns validation and checking; `kociemba` only searches. Why the wrapper:
   for it), so a solved cube is answered with no moves here;
 - every solution is replayed on the symbolic cube, so a wrong answer can never reach the hand.
 
-Timing on a 2-core machine: median 8 ms, p99 74 ms per 25-move scramble (FACTS.md).
+Timing on a 2-core machine: median 8 ms, p99 74 ms per 25-move scramble (docs/references.md
+"Solver timings").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ One `HandTask` steps K envs; each task module (reach, cube_rotate, ...) supplies
 distance to it, the observations and its reset. Section order follows MuJoCo Playground's task
 modules: init → reset → step → observations → reward terms.
 
-Conventions (DESIGN.md, FACTS.md):
+Conventions (docs/architecture.md; [D]'s values: docs/references.md "Block reorientation task"):
 - actions in [-1, 1] are *relative* joint-target steps, smoothed by an exponential moving average
   (0.3 per step [D]) and scaled by `action_scale` × each actuator's half range (or, with
   `action_mode: absolute`, targets over the actuator range followed through the EMA); the
@@ -40,7 +40,7 @@ _BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarnin
 
 @dataclass(frozen=True)
 class ObsPart:
-    """One named part of the policy observation (DESIGN.md decision 11).
+    """One named part of the policy observation (docs/architecture.md §11).
 
     ADR's observation noise reads `noise`; the export manifest reads every field, so a real
     hand's controller can build the same vector.
@@ -88,7 +88,7 @@ class HandTask:
                 raise ValueError(f"env.geom_friction names geom '{name}', which {cfg.model} does not have")
             geom.friction[0] = mu
         self.base_model = compile_model(self.spec)
-        # Every env owns its MjModel: ADR writes fields per env (DESIGN.md decision 2).
+        # Every env owns its MjModel: ADR writes fields per env (docs/architecture.md §2).
         self.sim = BatchedSim([copy.deepcopy(self.base_model) for _ in range(num_envs)], cfg.substeps)
         r = cfg.robot
         self.ids = HandModelIds.resolve(self.base_model, r.fingertip_sites, r.palm_site, r.touch_sensors)
@@ -445,7 +445,7 @@ class HandTask:
         """What the hand's own controller knows: joint angles, the targets it is tracking, the
         smoothed action (relative control) and the last action. Without the targets and the
         EMA state the task is partially observable: the same observation can precede different
-        motions (DESIGN.md decision 12)."""
+        motions (docs/architecture.md §12)."""
         A, J = self.action_dim, len(self.ids.hand_qpos_adr)
         terms = [
             (ObsPart("joint_pos", J, "rad", "joint space (robot joint order)"), self.hand_qpos()),

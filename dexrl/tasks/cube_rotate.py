@@ -65,8 +65,9 @@ class CubeRotateTask(HandTask):
 
     def _new_goal(self, i: int, rng: np.random.Generator) -> None:
         """A goal orientation, redrawn while the cube already meets it: a uniform yaw is within
-        the 0.4 rad tolerance with probability 0.8 / 2π ≈ 0.13 (FACTS.md), and such free
-        successes would inflate consecutive successes and the random policy's return."""
+        the 0.4 rad tolerance with probability 0.8 / 2π ≈ 0.13 (docs/references.md "Block
+        reorientation task"), and such free successes would inflate consecutive successes and the
+        random policy's return."""
         a = self.ids.cube_qpos_adr
         now = self.sim.datas[i].qpos[a + 3 : a + 7]
         for _ in range(_MAX_GOAL_DRAWS):

@@ -1,7 +1,8 @@
-"""face_turn and cube_solve: turn and solve a Rubik's cube in the hand ([R]; DESIGN.md decision 6).
+"""face_turn and cube_solve: turn and solve a Rubik's cube in the hand ([R]).
 
-The cube model and its symbolic state are in `dexrl.tasks.rubiks_cube`, goals from the planner's
-subgoals in `dexrl.tasks.rubiks_goals`, the hand-free test rig in `dexrl.tasks.rubiks_rig`.
+The cube model (docs/architecture.md §6) and its symbolic state are in `dexrl.tasks.rubiks_cube`,
+goals from the planner's subgoals in `dexrl.tasks.rubiks_goals`, the hand-free test rig in
+`dexrl.tasks.rubiks_rig`.
 """
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ class CubeSolveTask(FaceTurnTask):
     The episode ends when the cube is solved (terminated, info["cube_solved"]), on a drop or a timeout.
     """
 
-    # A full scramble (FACTS.md measures kociemba on 25-move scrambles).
+    # A full scramble (kociemba is timed on 25-move scrambles, docs/references.md "Solver timings").
     default_settings = RubiksSettings(scramble_moves=25)
 
     def _task_init(self) -> None:

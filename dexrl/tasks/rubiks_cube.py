@@ -1,4 +1,4 @@
-"""The Rubik's cube model in the hand and its settings (DESIGN.md decision 6).
+"""The Rubik's cube model in the hand and its settings (docs/architecture.md §6).
 
 The cube model (envs/objects/rubiks_cube.xml) is one free rigid body plus one hinged top layer.
 `RubiksCube` ties that model to a symbolic `dexrl.solver.CubeState`:
@@ -62,7 +62,8 @@ _LETTER_CODE = np.full(256, -1, dtype=np.int64)
 _LETTER_CODE[[ord(f) for f in FACES]] = np.arange(6)
 
 FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
-"""The fixed evaluation scramble of [R] (FACTS.md: 43 subgoals there, 26 rotations, 17 flips)."""
+"""The fixed evaluation scramble of [R]: 43 subgoals there, 26 rotations and 17 flips
+(docs/references.md "Rubik's subgoals")."""
 
 
 # ===================================================================== settings

@@ -12,7 +12,7 @@ from dexrl.adr import ADRConfig, ParamConfig, adr_config_from_dict, get_spec, lo
 
 def test_auto_config_has_the_policy_values_of_the_paper() -> None:
     config = load_adr_config("auto")
-    # [R] Table 15 / FACTS.md: p_b 0.5, Δ 0.02, t_H 20, t_L 10, m 240.
+    # [R] Table 15 (docs/references.md "ADR"): p_b 0.5, Δ 0.02, t_H 20, t_L 10, m 240.
     assert (config.mode, config.boundary_prob, config.delta) == ("auto", 0.5, 0.02)
     # t_L / t_H are the task's (env.adr_threshold_*; config_for_task), [R]'s 10 / 20 by default.
     assert (config.threshold_low, config.threshold_high) == (None, None)
@@ -24,7 +24,8 @@ def test_none_config() -> None:
     assert load_adr_config("none").mode == "none"
 
 
-# Scale endpoints of [D Table 1] per parameter (FACTS.md); gravity is additive in m/s².
+# Scale endpoints of [D Table 1] per parameter (docs/references.md "ADR"); gravity is additive
+# in m/s².
 _D_TABLE_1 = {
     "cube_size": (0.95, 1.05),
     "cube_mass": (0.5, 1.5),

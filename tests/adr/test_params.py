@@ -1,4 +1,5 @@
-"""The parameter registry: λ → value mappings and hard limits against FACTS.md figures."""
+"""The parameter registry: λ → value mappings and hard limits against the published figures
+(docs/references.md "ADR")."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_cube_size_limits_give_the_final_range_of_the_paper() -> None:
 
 def test_cube_mass_and_gravity_limits_give_the_final_ranges_of_the_paper() -> None:
     mass, gravity = get_spec("cube_mass"), get_spec("gravity")
-    # 90 g cube: 0.09·0.4 = 0.036 kg, 0.09·1.75 = 0.1575 kg (FACTS.md: 0.036–0.158 kg).
+    # 90 g cube: 0.09·0.4 = 0.036 kg, 0.09·1.75 = 0.1575 kg ([R]: 0.036–0.158 kg).
     assert mass.to_value(0.09, mass.hard_limits[0]) == pytest.approx(0.036, abs=1e-5)
     assert mass.to_value(0.09, mass.hard_limits[1]) == pytest.approx(0.1575, abs=1e-5)
     # 9.81 m/s² + λ, λ ∈ [-3.81, 4.19] → [6, 14] m/s².

@@ -13,23 +13,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from export.exported import env_config, make_learner
+from export.exported import env_config
 
 from dexrl.deploy import ControlLoop, ManifestError, Policy, SensorReading
-from dexrl.export.bundle import export_policy
 from dexrl.sim.hand_controller import SimHand
-from dexrl.tasks.registry import make_task
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    env = env_config("cube_rotate_z")
-    out = tmp_path_factory.mktemp("exported")
-    actor = make_learner(env, "lstm").actor.eval()
-    export_policy(actor, make_task(env, num_envs=1, seed=0, autoreset=False), out)
-    return out
+# `exported` (conftest.py): a random-weight LSTM policy for cube_rotate_z.
 
 
 def test_deploy_imports_neither_torch_nor_mujoco_nor_ray(exported: Path) -> None:

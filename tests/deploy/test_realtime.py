@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -49,7 +50,28 @@ def test_bad_arguments_are_refused_before_anything_changes() -> None:
     before = (os.sched_getscheduler(0), os.sched_getaffinity(0))
     with pytest.raises(ValueError, match="outside SCHED_FIFO's range 1..99"):
         request_realtime(priority=0)
-    with pytest.raises(ValueError, match="is not one this process may run on"):
-        request_realtime(core=max(os.sched_getaffinity(0)) + 1000)
+    allowed = sorted(os.sched_getaffinity(0))
+    with pytest.raises(ValueError, match=re.escape(f"is not one this process may run on: allowed cores are {allowed}")):
+        request_realtime(core=max(allowed) + 1000)
+    with pytest.raises(ValueError, match="core '3' is not one"):
+        request_realtime(core="3")  # type: ignore[arg-type]
     assert (os.sched_getscheduler(0), os.sched_getaffinity(0)) == before
     assert issubclass(RealtimeError, RuntimeError)
+
+
+DEFAULT_CORE = """
+import json, os
+from dexrl.deploy import request_realtime
+allowed = sorted(os.sched_getaffinity(0))
+s = request_realtime(priority=10, lock_memory=False)   # no core: the last one this process may use
+print(json.dumps({"allowed": allowed, "affinity": sorted(os.sched_getaffinity(0)), "cores": list(s.cores)}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setscheduler"), reason="Linux scheduling API")
+def test_the_default_core_is_one_this_process_may_use() -> None:
+    """The README's call (no core) works on any machine, e.g. a 2-core one where core 3 does not exist."""
+    out = subprocess.run([sys.executable, "-c", DEFAULT_CORE], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["affinity"] == r["cores"] == [max(r["allowed"])]

@@ -104,3 +104,9 @@ def test_sigkilled_trainer_resumes_from_last_checkpoint(tmp_path: Path) -> None:
     assert set(adr1["ranges"]) == set(adr0["ranges"])
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["iteration"] == it0 + 3
+    # One run, one curve: rows the killed run logged after its checkpoint moved aside, so the
+    # iterations go up without a repeat; the resume says where it started.
+    iterations = [x["iteration"] for x in lines]
+    assert iterations == sorted(set(iterations)), iterations
+    assert f"resumed from {run_dir / 'checkpoints' / 'latest'} at {steps0} env steps (iteration {it0})" in out.stdout
+    assert (run_dir / "config.resolved.yaml").is_file() and (run_dir / f"config.resumed_it{it0}.yaml").is_file()

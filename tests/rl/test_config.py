@@ -1,4 +1,4 @@
-"""Config defaults (FACTS.md) and validation messages."""
+"""Config defaults ([D]/[R], docs/references.md "PPO hyper-parameters") and validation messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from dexrl.rl.config import ModelConfig, PPOConfig, config_from_dict
 
 def test_defaults_follow_the_papers_and_validate() -> None:
     ppo = PPOConfig().validate()
-    # FACTS.md "Learning (PPO)": gamma 0.998, lambda 0.95, clip 0.2, Adam 3e-4, entropy 0.01, +-5 sigma
+    # docs/references.md "PPO hyper-parameters": gamma 0.998, lambda 0.95, clip 0.2, Adam 3e-4,
+    # entropy 0.01, +-5 sigma
     assert (ppo.gamma, ppo.gae_lambda, ppo.clip, ppo.lr, ppo.entropy_coef, ppo.obs_clip) == (
         0.998, 0.95, 0.2, 3e-4, 0.01, 5.0,
     )  # fmt: skip

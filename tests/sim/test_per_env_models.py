@@ -1,6 +1,6 @@
-"""Every env in a batch owns its MjModel (DESIGN.md decision 2): a parameter written into one env's
-model changes that env's physics, by the amount Newton says, and leaves the others bit for bit as
-they would have been."""
+"""Every env in a batch owns its MjModel (docs/architecture.md §2): a parameter written into one
+env's model changes that env's physics, by the amount Newton says, and leaves the others bit for
+bit as they would have been."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_task_envs_hold_separate_models() -> None:
     twin = make_task("cube_rotate_z", num_envs=3, seed=4)
     assert len({id(m) for m in task.sim.models} | {id(task.base_model)}) == 4
     cube = task.base_model.body("cube").id
-    _set_cube_mass(task.sim.models[1], cube, 0.12)  # within the ADR cube-mass range (FACTS.md)
+    _set_cube_mass(task.sim.models[1], cube, 0.12)  # within [R]'s cube-mass range (0.036-0.158 kg)
     for m in (task.sim.models[0], task.sim.models[2], task.base_model):
         assert m.body_mass[cube] == pytest.approx(NOMINAL_CUBE_MASS)
     task.reset()

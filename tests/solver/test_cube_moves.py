@@ -193,7 +193,7 @@ def test_sticker_positions_are_distinct_and_on_their_face() -> None:
 
 
 def test_solver_package_imports_only_the_standard_library_and_kociemba() -> None:
-    # DESIGN.md: dexrl.solver is pure logic, testable without MuJoCo, torch or Ray.
+    # docs/architecture.md §7: dexrl.solver is pure logic, testable without MuJoCo, torch or Ray.
     allowed = set(sys.stdlib_module_names) | {"kociemba", "dexrl"}
     for source in Path(dexrl.solver.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text())):

@@ -31,7 +31,7 @@ from dexrl.solver.search import problem_order, score
 from dexrl.solver.validate import standardize_colours
 
 SOLVED = CubeState.solved()
-FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"  # FACTS.md
+FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"  # [R]'s fair scramble
 FACE_TURNS = [Move(face, turns) for face in FACES for turns in (1, 2, 3)]
 
 
@@ -257,7 +257,7 @@ def test_plans_are_cached_per_cube() -> None:
 
 @pytest.mark.timeout(300)
 def test_fair_scramble_beats_the_original_system() -> None:
-    # FACTS.md: the original system executed 43 subgoals (26 rotations + 17 flips). Budgets in
+    # [R]: the original system executed 43 subgoals (26 rotations + 17 flips). Budgets in
     # CPU seconds (the same on a loaded machine): 0.25 to 3 s find 43 = 26 + 17, 10 s and more
     # 41 = 24 + 17 (scripts/bench_planner.py; Kociemba's first solution: 55 = 34 + 21).
     state = SOLVED.apply(FAIR_SCRAMBLE)
@@ -269,8 +269,9 @@ def test_fair_scramble_beats_the_original_system() -> None:
 
 # ----------------------------------------------------------------- child process
 def test_budget_is_a_hard_limit_on_a_slow_search() -> None:
-    # kociemba at max_depth 18 on the fair scramble runs far longer than 0.3 s (FACTS.md: 42 s
-    # at 19); the child is killed at the deadline and the next call gets a fresh one.
+    # kociemba at max_depth 18 on the fair scramble runs far longer than 0.3 s (42 s at 19:
+    # docs/references.md "Solver timings"); the child is killed at the deadline and the next
+    # call gets a fresh one.
     facelets = SOLVED.apply(FAIR_SCRAMBLE).facelets
     with KociembaProcess() as process:
         assert process.solve(facelets, 24, process.now() + 30) is not None  # warm

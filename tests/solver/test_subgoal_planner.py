@@ -27,7 +27,7 @@ from dexrl.solver import (
 )
 from dexrl.solver.geometry import FACE_AXES, FACES
 
-FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"  # FACTS.md
+FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"  # [R]'s fair scramble
 H = math.sqrt(0.5)
 IDENTITY = CubeOrientation.identity()
 
@@ -200,7 +200,7 @@ def test_fair_scramble_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert _replay(state, IDENTITY, goals)[0] == CubeState.solved()
     assert counts["rotations"] == sum(2 if m.turns == 2 else 1 for m in moves)
     assert counts["flips"] == len(moves) - (moves[0].face == "U")
-    # The original system: 43 subgoals = 26 rotations + 17 flips (FACTS.md). kociemba's
+    # The original system: 43 subgoals = 26 rotations + 17 flips ([R]). kociemba's
     # first answer is a few moves longer than that system's sequence (22 face turns, 34
     # rotations + 21 flips with kociemba 1.2.1), so expect the same order, not equality.
     assert 40 <= counts["total"] <= 60

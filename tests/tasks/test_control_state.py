@@ -84,7 +84,7 @@ def test_bad_action_mode_is_refused_with_the_key() -> None:
 @pytest.mark.parametrize("name", ["cube_rotate_z", "cube_rotate"])
 def test_cube_goals_are_never_met_where_they_are_drawn(name: str) -> None:
     # A uniform yaw would be within 0.4 rad of the cube with probability 0.8 / 2π ≈ 0.13
-    # (FACTS.md): ~26 of 200 draws.
+    # (docs/references.md "Block reorientation task"): ~26 of 200 draws.
     task = make_task(name, num_envs=4, seed=3)
     distances = []
     for _ in range(50):
