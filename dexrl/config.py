@@ -13,12 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from dexrl.paths import configs_dir
 
 TASKS = ("reach", "cube_rotate_z", "cube_rotate", "face_turn", "cube_solve")
+# RobotConfig's calibrated physics: field -> (what it scales, by which names).
+PHYSICS_SCALES = {
+    "actuator_gain_scale": "actuator",
+    "actuator_force_range_scale": "actuator",
+    "joint_damping_scale": "joint",
+    "joint_armature_scale": "joint",
+    "joint_frictionloss_scale": "joint",
+}
 
 
 @dataclass
@@ -49,6 +57,22 @@ class RobotConfig:
     # Where the object starts in the grasp: offset (m, world axes) from the scene's object
     # position, so that the curled fingers and the thumb reach it.
     grasp_object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    # Calibrated physics (scripts/calibrate.py writes these, README "Calibrate to your hand"):
+    # multipliers of the MJCF's own values, by actuator or joint name, applied to the model
+    # before it compiles (dexrl.sim.model.apply_robot_physics). A name not listed keeps the MJCF's
+    # value; all empty (the default) leaves the model exactly as the MJCF describes it. ADR's
+    # robot parameters then randomize around these calibrated values.
+    # Position gain kp of each actuator (gainprm[0], with biasprm[1] = -kp).
+    actuator_gain_scale: dict[str, float] = field(default_factory=dict)
+    # Force range of each actuator (both ends of forcerange).
+    actuator_force_range_scale: dict[str, float] = field(default_factory=dict)
+    # Joint damping, armature (reflected rotor inertia) and friction loss (dry friction), by joint.
+    joint_damping_scale: dict[str, float] = field(default_factory=dict)
+    joint_armature_scale: dict[str, float] = field(default_factory=dict)
+    joint_frictionloss_scale: dict[str, float] = field(default_factory=dict)
+    # Whole control steps between a command and the hand acting on it: the task executes each
+    # action this many steps late (ADR's action_latency adds to it), SimHand its targets.
+    action_latency_steps: int = 0
 
 
 @dataclass
@@ -194,8 +218,8 @@ def known_env_names() -> list[str]:
     return sorted(p.stem for p in (configs_dir() / "env").glob("*.yaml"))
 
 
-def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvConfig:
-    """Load `configs/env/<name>.yaml` merged with `configs/robot/dexhand.yaml` and overrides."""
+def load_env_config(name: str, overrides: dict[str, Any] | None = None, robot: str = "dexhand") -> EnvConfig:
+    """Load `configs/env/<name>.yaml` merged with `configs/robot/<robot>.yaml` and overrides."""
     path = configs_dir() / "env" / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(
@@ -204,20 +228,21 @@ def load_env_config(name: str, overrides: dict[str, Any] | None = None) -> EnvCo
         )
     values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     assert isinstance(values, dict)
-    robot_path = configs_dir() / "robot" / "dexhand.yaml"
+    robot_path = config_path("robot", robot)
     overrides = dict(overrides or {})
     # The robot node is merged key by key (as Hydra merges): robot yaml < env yaml < overrides,
     # so `{"robot": {"init_qpos_noise": 0.0}}` keeps the ready pose and everything else.
     try:
-        robot = OmegaConf.merge(
+        merged = OmegaConf.merge(
             OmegaConf.load(robot_path),
             OmegaConf.create(values.get("robot") or {}),
             OmegaConf.create(overrides.pop("robot", None) or {}),
         )
     except OmegaConfBaseException as err:
         raise ValueError(_format_error(f"{path} (robot)", err)) from err
-    values = {**values, **overrides, "robot": OmegaConf.to_container(robot, resolve=True)}
-    return env_config_from_dict(values, source=str(path))  # type: ignore[arg-type]
+    plain: dict[str, Any] = {str(k): v for k, v in values.items()}
+    plain = {**plain, **overrides, "robot": OmegaConf.to_container(merged, resolve=True)}
+    return env_config_from_dict(plain, source=str(path))
 
 
 def validate_env_config(cfg: EnvConfig) -> None:
@@ -239,6 +264,11 @@ def validate_env_config(cfg: EnvConfig) -> None:
          "env.rotation_speed_weight and the penalties (object_linvel, action_rate, hand_pose) must be >= 0: a penalty's weight is subtracted"),
         (all(v > 0 for v in cfg.geom_friction.values()), f"env.geom_friction values must be > 0 (got {dict(cfg.geom_friction)})"),
         (cfg.rotation_speed_clip > 0, f"env.rotation_speed_clip must be > 0 (got {cfg.rotation_speed_clip})"),
+        (cfg.robot.action_latency_steps >= 0, f"env.robot.action_latency_steps must be >= 0 (got {cfg.robot.action_latency_steps})"),
+        (all(v > 0 for key in PHYSICS_SCALES for v in getattr(cfg.robot, key).values()),
+         "env.robot scale factors (" + ", ".join(PHYSICS_SCALES) + ") must be > 0: "
+         + "; ".join(f"{key} {dict(getattr(cfg.robot, key))}" for key in PHYSICS_SCALES
+                     if any(v <= 0 for v in getattr(cfg.robot, key).values()))),
         (len(cfg.robot.grasp_object_offset) == 3, f"env.robot.grasp_object_offset must be 3 numbers (x, y, z in m; got {list(cfg.robot.grasp_object_offset)})"),
         (cfg.action_mode in ("relative", "absolute"), f"env.action_mode must be 'relative' or 'absolute' (got '{cfg.action_mode}')"),
         (0 <= cfg.gamma < 1, f"env.gamma must be in [0, 1) (got {cfg.gamma})"),
@@ -362,7 +392,9 @@ def load_group(group: str, name: str) -> dict[str, Any]:
 
 def default_train_config(**overrides: Any) -> TrainConfig:
     """The `train:` node of configs/config.yaml (what scripts/train.py uses), with overrides."""
-    values = OmegaConf.to_container(OmegaConf.load(config_path("", "config"))["train"], resolve=True)
+    base = OmegaConf.load(config_path("", "config"))
+    assert isinstance(base, DictConfig)
+    values = OmegaConf.to_container(base["train"], resolve=True)
     assert isinstance(values, dict)
     cfg: TrainConfig = structured(TrainConfig, {**values, **overrides}, "train")
     validate_train_config(cfg)

@@ -112,6 +112,10 @@ def compose(
 
     keys = dict(script_keys or {})
     args, hydra_overrides = _split_script_keys(overrides, keys)
+    # The robot group composes into env.robot (`robot@env.robot` in config.yaml's defaults), and
+    # Hydra only accepts a selection by that full name: `robot=<hand>` means it.
+    hydra_overrides = [f"robot@env.robot={o.split('=', 1)[1]}" if _override_key(o) == "robot" else o
+                       for o in hydra_overrides]  # fmt: skip
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3", job_name=script):
@@ -163,7 +167,7 @@ def _open_nested(override: str) -> str:
     the README's examples do, so it is passed as `++a.b.c=v`; the typed configs then reject an
     unknown key by its full name (`env.bogus`). Top-level keys are checked by `_check_top_level`."""
     key = override.split("=", 1)[0]
-    if key.startswith(("+", "~")) or "." not in key or key.startswith("hydra."):
+    if key.startswith(("+", "~")) or "." not in key or key.startswith("hydra.") or "@" in key:
         return override
     return "++" + override
 

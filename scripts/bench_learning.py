@@ -44,6 +44,9 @@ from dexrl.config import (
 from dexrl.eval.episodes import run_episodes
 
 CURVE_KEYS = ("success_rate", "consecutive_successes_mean", "episode_return_mean")
+CURVE_LABELS = {"success_rate": "success rate (fraction of episodes)",
+                "consecutive_successes_mean": "consecutive successes per episode (mean)",
+                "episode_return_mean": "episode return (sum of rewards, mean)"}  # fmt: skip
 
 
 def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -180,11 +183,15 @@ def plot(results: dict[str, Any], key: str, path: Path) -> None:
                     xs, ys = zip(*points, strict=True)
                     ax.plot(xs, ys, color=colour, alpha=0.8,
                             label=f"{algo} seed {run['seed']}")  # fmt: skip
-    for ax, x in zip(axes, ("env steps", "wall-clock s"), strict=True):
+    for ax, x in zip(axes, ("env steps", "wall-clock time (s)"), strict=True):
         ax.set_xlabel(x)
-        ax.set_ylabel(key.replace("_", " "))
+        ax.set_ylabel(CURVE_LABELS.get(key, key.replace("_", " ")))
+        if key in ("success_rate", "consecutive_successes_mean"):
+            ax.set_ylim(bottom=0.0)  # a rate or a count: never below zero
+        ax.set_xlim(left=0.0)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    if axes[0].get_legend_handles_labels()[0]:  # a run shorter than the smoothing window has no curve
+        axes[0].legend(fontsize=7)
     who = "dexrl PPO vs stable-baselines3 PPO" if results.get("sb3") else "dexrl PPO"
     fig.suptitle(f"{results['env']}: {who} (training episodes, "
                  f"episode-weighted mean of {SMOOTH} points)")

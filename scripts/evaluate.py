@@ -123,11 +123,12 @@ def main(argv: list[str]) -> None:
     ranges = {n: tuple(r) for n, r in (run.adr_state or {}).get("ranges", {}).items()}
     bar = _Bar(args["episodes"])
     try:
+        source = evaluated_source(run)
         metrics = evaluate_policy(configs.env, policy, settings, out, ranges, bar,  # type: ignore[arg-type]
-                                  source=evaluated_source(run))
+                                  source=source)
         if names:
             run_sweep(configs.env, policy, names, run.adr, settings, out, ranges,  # type: ignore[arg-type]
-                      args["sweep_points"], bar)  # fmt: skip
+                      args["sweep_points"], bar, source=source)  # fmt: skip
     finally:
         bar.close()
     c = metrics["calibrated"]
@@ -141,6 +142,10 @@ def main(argv: list[str]) -> None:
         print(f"[dexrl] cube_solve ({s['scramble']}): solve rate {s['solve_rate']:.2f}, subgoals completed "
               f"mean {s['subgoals_completed']:.1f} median {s['subgoals_completed_median']:.1f} of a "
               f"{s['plan_subgoals_median']:.0f}-subgoal plan; failures by reason {s['failures_by_reason']}")  # fmt: skip
+    if ranges:  # the checkpoint has ADR state: its trained ranges in physical units
+        from dexrl.adr.report import format_ranges
+
+        print(f"[dexrl] trained ADR ranges: {format_ranges(metrics.get('adr_ranges', {}).get('ranges_physical', {}))}")
     if "adr_ranges" in metrics:
         a = metrics["adr_ranges"]
         print(f"[dexrl] at the trained ADR ranges: consecutive successes mean "

@@ -24,3 +24,18 @@ def ray_session():  # type: ignore[no-untyped-def]
         start_local_ray(num_cpus=2, log_to_driver=False)  # listens on 127.0.0.1 only
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A DEXRL_ASSETS folder: the checkout's envs (linked) and a copy of its configs, so that a
+    script writing a config (scripts/calibrate.py's default out=configs/robot/<hand>_calibrated.yaml)
+    writes here, never into the checkout."""
+    import shutil
+    from pathlib import Path
+
+    root_dir = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("assets")
+    (root / "envs").symlink_to(root_dir / "envs")
+    shutil.copytree(root_dir / "configs", root / "configs")
+    return root

@@ -54,6 +54,7 @@ _COUNTERS = (
     "invalid_episodes",  # episodes whose physics went non-finite (report_invalid)
     "widen_events",  # boundary moves outward by Δ
     "narrow_events",  # boundary moves inward by Δ
+    "decisions",  # buffers averaged (a decision: widen, narrow, or stay within [t_L, t_H])
 )
 
 
@@ -104,6 +105,8 @@ class ADRState:
         self._last_average: dict[str, float] = {}
         self._invalid_by_boundary: dict[str, int] = {}
         self._counters = dict.fromkeys(_COUNTERS, 0)
+        self._param_events = {f"{k}/{n}": 0 for n in self._active for k in ("widen", "narrow")}
+        self._m, self._p_b = config.effective_buffer_size(), config.effective_boundary_prob()
         self._rng = np.random.default_rng(config.seed)
         self._t_low, self._t_high = config.thresholds()
 
@@ -152,7 +155,7 @@ class ADRState:
         lambdas = self._rng.uniform(self._low, self._high)
         boundary: tuple[str, Side] | None = None
         can_pick = self.config.mode == "auto" and self._candidates
-        if can_pick and self._rng.random() < self.config.boundary_prob:
+        if can_pick and self._rng.random() < self._p_b:
             # Parameter uniformly, then a side with probability 0.5 ([R] Alg. 1): 1/(2d) each.
             name, sides = self._candidates[self._rng.integers(len(self._candidates))]
             side = sides[self._rng.integers(2)]
@@ -181,12 +184,13 @@ class ADRState:
         buffer = self._buffers.setdefault(_key(name, side), [])
         buffer.append(float(performance))
         self._counters["boundary_reports"] += 1
-        if len(buffer) >= self.config.buffer_size:
+        if len(buffer) >= self._m:
             # Alg. 1 of [R]: average the m results, clear the buffer, then decide; the next
             # decision for this boundary needs m new results (no sliding window).
             average = float(np.mean(buffer))
             buffer.clear()
             self._last_average[_key(name, side)] = average
+            self._counters["decisions"] += 1
             if average >= self._t_high:
                 self._move(name, side, outward=True)
             elif average <= self._t_low:
@@ -220,6 +224,8 @@ class ADRState:
             self._low[i] = new
         if new != old:
             self._counters["widen_events" if outward else "narrow_events"] += 1
+            kind = f"{'widen' if outward else 'narrow'}/{name}"
+            self._param_events[kind] = self._param_events.get(kind, 0) + 1
 
     def _check_restored_range(self, name: str, low: Any, high: Any) -> None:
         """A restored range must be one ADR could have reached: limit_lo ≤ φ_L ≤ 0 ≤ φ_H ≤ limit_hi."""
@@ -242,6 +248,11 @@ class ADRState:
             s.name: (float(self._low[i]), float(self._high[i])) for i, s in enumerate(self.specs)
         }
 
+    def param_events(self) -> dict[str, int]:
+        """Boundary moves since the start of ADR per parameter: "widen/<name>", "narrow/<name>"
+        for every active parameter (0 until it moves)."""
+        return dict(self._param_events)
+
     def entropy_npd(self) -> float:
         """ADR entropy H = (1/d) Σ log(max(φ_H − φ_L, floor)) in nats per dimension [R §5].
 
@@ -256,9 +267,11 @@ class ADRState:
     def metrics(self) -> dict[str, float]:
         """Flat metrics for logging (all floats).
 
-        Per active parameter: `adr/<name>/low`, `adr/<name>/high` (λ) and, when its nominal is
-        known, `adr/<name>/low_value`, `adr/<name>/high_value`. Per boundary once it has data:
-        `adr/<name>/<side>_perf` (last buffer average), `_buffered` (results waiting),
+        Per active parameter: `adr/<name>/low`, `adr/<name>/high` (λ); when its nominal is
+        known, `adr/<name>/low_value`, `adr/<name>/high_value`; and always the range in physical
+        terms, `adr/range/<name>/low|high` (`ParamSpec.physical`: the value, or the factor on /
+        amount added to the calibrated model when that is not one number). Per boundary once it
+        has data: `adr/<name>/<side>_perf` (last buffer average), `_buffered` (results waiting),
         `_invalid` (non-finite episodes). Totals: `adr_entropy_npd`, `adr/nonzero_ranges` and
         `adr/<counter>` for each counter in `_COUNTERS`.
         """
@@ -272,6 +285,8 @@ class ADRState:
                 if name in self._nominals:
                     value = spec.to_value(self._nominals[name], float(lam))
                     out[f"adr/{name}/{side}_value"] = float(value)
+                physical = spec.physical(float(lam), self._nominals.get(name))
+                out[f"adr/range/{name}/{side}"] = physical
         out["adr/nonzero_ranges"] = float(nonzero)
         out.update({f"adr/{k}_perf": v for k, v in self._last_average.items()})
         out.update({f"adr/{k}_buffered": float(len(v)) for k, v in self._buffers.items()})
@@ -291,6 +306,7 @@ class ADRState:
             "last_average": dict(self._last_average),
             "invalid_by_boundary": dict(self._invalid_by_boundary),
             "counters": dict(self._counters),
+            "param_events": dict(self._param_events),
             # PCG64's state is two 128-bit ints; Python's json writes and reads them exactly.
             "rng": self._rng.bit_generator.state,
         }
@@ -328,5 +344,7 @@ class ADRState:
         state._last_average = {k: float(v) for k, v in data["last_average"].items()}
         state._invalid_by_boundary = {k: int(v) for k, v in data["invalid_by_boundary"].items()}
         state._counters.update({k: int(v) for k, v in data["counters"].items()})
+        # Absent in checkpoints written before per-parameter events were counted: all 0 then.
+        state._param_events.update({k: int(v) for k, v in data.get("param_events", {}).items()})
         state._rng.bit_generator.state = dict(data["rng"])
         return state

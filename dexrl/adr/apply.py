@@ -309,8 +309,10 @@ def _timestep(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
 
 
 def _action_latency(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
-    # Whole control steps, ⌊λ⌋ or ⌈λ⌉ with mean λ (ParamSpec.draw_integer), from env i's RNG.
-    ctx.task.action_delay[i] = spec.draw_integer(float(spec.to_value(0.0, lam)), ctx.task.rngs[i])
+    # Whole control steps, ⌊v⌋ or ⌈v⌉ with mean v = the robot's calibrated latency + λ
+    # (ParamSpec.draw_integer), from env i's RNG.
+    calibrated = float(ctx.task.cfg.robot.action_latency_steps)
+    ctx.task.action_delay[i] = spec.draw_integer(float(spec.to_value(calibrated, lam)), ctx.task.rngs[i])
 
 
 def _action_noise(ctx: ApplyContext, i: int, spec: ParamSpec, lam: float) -> None:
@@ -438,7 +440,7 @@ APPLIERS: dict[str, Applier] = {
     ),
     "gravity": Applier(_gravity, lambda ctx: float(np.linalg.norm(ctx.task.base_model.opt.gravity))),
     "timestep": Applier(_timestep, lambda ctx: float(ctx.task.base_model.opt.timestep)),
-    "action_latency": Applier(_action_latency),
+    "action_latency": Applier(_action_latency, lambda ctx: float(ctx.task.cfg.robot.action_latency_steps)),
     "action_noise": Applier(_action_noise),
     "obs_noise_correlated": Applier(_obs_noise(0)),
     "obs_noise_uncorrelated": Applier(_obs_noise(1)),

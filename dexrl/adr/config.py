@@ -12,6 +12,7 @@ only known per model (and may be an array, e.g. every link's mass), while λ is 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ ADR_MODES: tuple[str, ...] = ("none", "manual", "auto")
 PAPER_THRESHOLDS = (10.0, 20.0)
 """(t_L, t_H) of [R] Table 15: successes per episode, of a 50-success cap (docs/references.md
 "ADR")."""
+PAPER_BUFFER_SIZE = 240
+"""m of [R] Table 15: boundary results averaged per decision; the cap of the `auto` sizing."""
+PAPER_BOUNDARY_PROB = 0.5
+"""p_b of [R] Table 15; the `auto` boundary probability never goes below it."""
+AUTO = "auto"
 
 
 @dataclass
@@ -49,8 +55,10 @@ class ADRConfig:
 
     mode: str = "none"
     """"none": calibrated model; "manual": fixed `manual_range`s ([D]); "auto": ADR ([R] §5)."""
-    boundary_prob: float = 0.5
-    """p_b: probability that an episode is a boundary episode ([R] Alg. 1; 0.5 per Table 15)."""
+    boundary_prob: Any = PAPER_BOUNDARY_PROB
+    """p_b: probability that an episode is a boundary episode ([R] Alg. 1; 0.5 per Table 15), or
+    "auto": sized to the run with `buffer_size` (`dexrl.adr.sizing`; [R]'s 0.5 unless a small
+    run needs more, at most `sizing.MAX_BOUNDARY_PROB`)."""
     delta: float = 0.02
     """Δ: how far one widen/narrow moves a boundary, in λ units ([R] Table 15: 0.02)."""
     threshold_high: float | None = None
@@ -59,8 +67,13 @@ class ADRConfig:
     threshold_low: float | None = None
     """t_L: buffer average ≤ t_L narrows the boundary. None: the task's value
     (`env.adr_threshold_low`), else [R] Table 15's 10 successes."""
-    buffer_size: int = 240
-    """m: boundary results averaged per decision ([R] Table 15: 240)."""
+    buffer_size: Any = PAPER_BUFFER_SIZE
+    """m: boundary results averaged per decision ([R] Table 15: 240), or "auto": sized to the
+    run's throughput by `dexrl.adr.sizing.size_for_run` so a boundary can decide within
+    `decide_within_iterations` (between a statistical floor and 240). An integer always wins."""
+    decide_within_iterations: int = 8
+    """K of the `auto` sizing: the training iterations in which a boundary is expected to collect
+    the m results of one decision (`dexrl.adr.sizing`)."""
     seed: int = 0
     """Seed of the ADR state's own RNG (boundary choice and λ draws)."""
     params: dict[str, ParamConfig] = field(default_factory=dict)
@@ -69,8 +82,9 @@ class ADRConfig:
     def __post_init__(self) -> None:
         if self.mode not in ADR_MODES:
             raise ValueError(f"adr.mode {self.mode!r} is not one of: {', '.join(ADR_MODES)}")
-        if not 0.0 <= self.boundary_prob <= 1.0:
-            raise ValueError(f"adr.boundary_prob must be in [0, 1], got {self.boundary_prob}")
+        p_b = self.boundary_prob
+        if p_b != AUTO and not (_is_number(p_b) and 0.0 <= p_b <= 1.0):
+            raise ValueError(f"adr.boundary_prob must be 'auto' or a number in [0, 1], got {p_b!r}")
         if not self.delta > 0.0:
             raise ValueError(f"adr.delta must be positive, got {self.delta}")
         low, high = self.thresholds()
@@ -79,8 +93,12 @@ class ADRConfig:
                 f"adr.threshold_low ({low}) must be below adr.threshold_high ({high}); "
                 "None takes the task's value (env.adr_threshold_low / _high)"
             )
-        if self.buffer_size < 1:
-            raise ValueError(f"adr.buffer_size must be at least 1, got {self.buffer_size}")
+        m = self.buffer_size
+        if m != AUTO and not (_is_int(m) and m >= 1):
+            raise ValueError(f"adr.buffer_size must be 'auto' or an integer >= 1, got {m!r}")
+        k = self.decide_within_iterations
+        if not (_is_int(k) and k >= 1):
+            raise ValueError(f"adr.decide_within_iterations must be an integer >= 1, got {k!r}")
         unknown = sorted(set(self.params) - set(PARAM_NAMES))
         if unknown:
             raise ValueError(
@@ -95,6 +113,15 @@ class ADRConfig:
         low = PAPER_THRESHOLDS[0] if self.threshold_low is None else self.threshold_low
         high = PAPER_THRESHOLDS[1] if self.threshold_high is None else self.threshold_high
         return float(low), float(high)
+
+    def effective_buffer_size(self) -> int:
+        """m the algorithm uses: the integer, or [R]'s 240 for an "auto" not yet sized to a run
+        (the trainer sizes it; `ADRState` alone, e.g. in a benchmark, takes the paper's)."""
+        return PAPER_BUFFER_SIZE if self.buffer_size == AUTO else int(self.buffer_size)
+
+    def effective_boundary_prob(self) -> float:
+        """p_b the algorithm uses: the number, or [R]'s 0.5 for an "auto" not yet sized."""
+        return PAPER_BOUNDARY_PROB if self.boundary_prob == AUTO else float(self.boundary_prob)
 
     def param(self, name: str) -> ParamConfig:
         """The overrides for `name` (all defaults when the config does not mention it)."""
@@ -116,6 +143,14 @@ class ADRConfig:
         """Effective ADR step Δ of `name` in λ units."""
         override = self.param(name).delta
         return self.delta if override is None else override
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _check_pair(name: str, what: str, pair: list[float]) -> None:

@@ -75,6 +75,24 @@ class ParamSpec:
             return np.multiply(nominal, math.exp(self.w * lam))  # type: ignore[no-any-return]
         return np.add(nominal, self.w * lam)  # type: ignore[no-any-return]
 
+    def physical(self, lam: float, nominal: float | None = None) -> float:
+        """λ in physical terms: the value (in `unit`) when the calibrated value is one number
+        (`nominal`); otherwise, when it differs per body or joint (every link's mass), the factor
+        on the calibrated model (multiplicative) or the amount added to it (additive, in `unit`).
+        `physical_unit` names which."""
+        if nominal is not None:
+            return float(self.to_value(nominal, lam))
+        if self.mapping == "multiplicative":
+            return math.exp(self.w * lam)
+        return self.w * lam
+
+    def physical_unit(self, nominal_known: bool) -> str:
+        """The unit of `physical(λ, nominal)`: e.g. "kg", "× calibrated", "m/s² added"."""
+        unit = "dimensionless" if self.unit == "1" else self.unit
+        if nominal_known:
+            return unit
+        return "× calibrated" if self.mapping == "multiplicative" else f"{unit} added"
+
     def draw_integer(self, value: float, rng: np.random.Generator) -> int:
         """A whole-number value whose expectation is `value` (for `integer` parameters).
 

@@ -22,6 +22,9 @@ class SensorReading:
     fingertip_pos: np.ndarray  # [5, 3] m, fingertips in the manifest's order
     object_pos: np.ndarray | None = None  # [3] m (tasks with an object)
     object_quat: np.ndarray | None = None  # [4] (w, x, y, z)
+    # [J] rad/s, in the manifest's joint order, when the driver measures them; no policy
+    # observation reads them, a recording (dexrl.deploy.recording) keeps them.
+    joint_vel: np.ndarray | None = None
 
 
 class HandController(Protocol):

@@ -18,6 +18,7 @@ class ADRStateActor:
         from dexrl.adr.algorithm import ADRState
 
         self.state = ADRState.from_json(json.loads(state_json), cfg) if state_json else ADRState(cfg)
+        self._events_logged = self.state.param_events()  # moves already in an earlier row
 
     def set_nominals(self, nominals: dict[str, float]) -> None:
         self.state.set_nominals(nominals)
@@ -35,6 +36,17 @@ class ADRStateActor:
 
     def metrics(self) -> dict[str, float]:
         return self.state.metrics()
+
+    def iteration_metrics(self) -> dict[str, float]:
+        """`metrics()` plus the boundary moves since the previous call, per parameter:
+        `adr/widen/<name>` and `adr/narrow/<name>` (the trainer calls it once per iteration, so
+        these are per-iteration counts; a resumed run counts from its checkpoint's state)."""
+        out = self.state.metrics()
+        events = self.state.param_events()
+        logged = self._events_logged
+        out.update({f"adr/{k}": float(v - logged.get(k, 0)) for k, v in events.items()})
+        self._events_logged = events
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return self.state.to_json()

@@ -37,9 +37,13 @@ class MetricsLog:
         if cfg.wandb.mode != "disabled":
             import wandb
 
+            # wandb's own banner and its ~40-line history/summary at finish would bury the run's
+            # lines: offline it says nothing (close() prints one line: where the run is, how to
+            # upload it); online it keeps its few lines with the run's URL.
+            quiet = wandb.Settings(silent=True) if cfg.wandb.mode == "offline" else wandb.Settings(quiet=True)
             self._wandb = wandb.init(
                 project=cfg.wandb.project, entity=cfg.wandb.entity, mode=cfg.wandb.mode,  # type: ignore[arg-type]
-                dir=str(run_dir), config=config, resume="allow" if resume else None,
+                dir=str(run_dir), config=config, resume="allow" if resume else None, settings=quiet,
             )  # fmt: skip
 
     def start_progress(self, total: int, done: int) -> None:
@@ -72,9 +76,19 @@ class MetricsLog:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
         self.jsonl.close()
         if self._wandb is not None:
+            where = self.wandb_offline_dir()
             self._wandb.finish()
+            if where is not None:
+                self._print(f"[dexrl] wandb offline run: {where} (upload: wandb sync {where})")
+
+    def wandb_offline_dir(self) -> str | None:
+        """The directory of this run's offline wandb data, or None (online, disabled)."""
+        if self._wandb is None or self.cfg.wandb.mode != "offline":
+            return None
+        return str(self._wandb.settings.sync_dir)
 
 
 def cut_after_iteration(run_dir: Path, iteration: int) -> int:
@@ -85,7 +99,8 @@ def cut_after_iteration(run_dir: Path, iteration: int) -> int:
     path = run_dir / "metrics.jsonl"
     if not path.is_file():
         return 0
-    keep, moved = [], []
+    keep: list[str] = []
+    moved: list[str] = []
     for line in path.read_text().splitlines():
         try:
             later = int(json.loads(line).get("iteration", 0)) > iteration

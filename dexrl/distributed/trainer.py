@@ -10,10 +10,12 @@ is lost, counted in `worker_restarts`, and training goes on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ def init_ray(cfg: RayConfig) -> None:
         join_ray_cluster(str(cfg.address), cfg.connect_timeout_s)
 
 
-_NO_CLUSTER_HINT = ("start one with `ray start --head` (docs: README \"Clusters\"), or leave ray.address "
+_NO_CLUSTER_HINT = ("start one with `ray start --head` (README \"Running on a cluster\"), or leave ray.address "
                     "out to train on this machine")  # fmt: skip
 
 
@@ -72,8 +74,9 @@ def join_ray_cluster(address: str, timeout_s: float) -> None:
 
     target: str | None
     try:
-        target = address[len("ray://"):] if address.startswith("ray://") else \
-            services.canonicalize_bootstrap_address(address)
+        with _keep_loopback():  # 127.0.0.1 stays 127.0.0.1 (see start_local_ray)
+            target = address[len("ray://"):] if address.startswith("ray://") else \
+                services.canonicalize_bootstrap_address(address)
     except (ConnectionError, ValueError) as err:
         raise ConfigError(f"ray.address={address}: {' '.join(str(err).split())[:200]}; {_NO_CLUSTER_HINT}") from None
     if not target:
@@ -97,9 +100,29 @@ def join_ray_cluster(address: str, timeout_s: float) -> None:
     timer.daemon = True
     timer.start()
     try:
-        ray.init(address=address, include_dashboard=False)
+        with _keep_loopback() if _is_loopback(host) else contextlib.nullcontext():
+            ray.init(address=address, include_dashboard=False)
     finally:
         timer.cancel()
+
+
+def _is_loopback(host: str) -> bool:
+    return host.strip("[]") in ("127.0.0.1", "localhost", "::1")
+
+
+@contextlib.contextmanager
+def _keep_loopback() -> Iterator[None]:
+    """Ray (2.60) turns a loopback address into the machine's network address
+    (`services.resolve_ip_for_localhost`); inside this block it stays loopback, so a Ray bound to
+    127.0.0.1 is reached there and nothing is sent to any other address."""
+    import ray._private.services as services
+
+    resolve = services.resolve_ip_for_localhost
+    services.resolve_ip_for_localhost = lambda host: host
+    try:
+        yield
+    finally:
+        services.resolve_ip_for_localhost = resolve
 
 
 def start_local_ray(num_cpus: int | None, log_to_driver: bool = True) -> None:
@@ -111,15 +134,22 @@ def start_local_ray(num_cpus: int | None, log_to_driver: bool = True) -> None:
     `_node_ip_address` into the machine's network address (`services.resolve_ip_for_localhost`,
     Ray 2.60), so that rewrite is switched off for the duration of the call.
     """
-    import ray._private.services as services
+    import logging
 
-    resolve = services.resolve_ip_for_localhost
-    services.resolve_ip_for_localhost = lambda host: host
-    try:
+    # Ray's default for a new local cluster is token authentication, announced by a warning on
+    # every run: that one notice is dropped (the default itself, and the warning Ray gives when
+    # authentication is off, stay). `logging_level`: Ray's INFO lines ("Started a local Ray
+    # instance") off; its warnings and errors still print.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_quiet_auth_notice)
+    with _keep_loopback():
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                 log_to_driver=log_to_driver, _node_ip_address="127.0.0.1")  # fmt: skip
-    finally:
-        services.resolve_ip_for_localhost = resolve
+                 log_to_driver=log_to_driver, _node_ip_address="127.0.0.1",
+                 logging_level=logging.WARNING)  # fmt: skip
+
+
+def _quiet_auth_notice(record: Any) -> bool:
+    """logging filter: False for Ray's "token authentication is enabled" notice only."""
+    return "Token authentication is enabled for this Ray cluster" not in record.getMessage()
 
 
 class Trainer:
@@ -146,10 +176,11 @@ class Trainer:
         self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
         checkpoint = load_checkpoint(_checkpoint_dir(resume)) if resume else None
         adr, self.adr_dropped = _adr_for_task(adr, env)
-        self.adr_cfg = adr  # recorded in every checkpoint (frontdoor.run_config_record)
         init_ray(ray_cfg)
-        self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         self.num_workers = _num_workers(train.num_workers)
+        adr, self.adr_sizing = _adr_sized(adr, env, train, self.num_workers)  # "auto" m, p_b → numbers
+        self.adr_cfg = adr  # recorded in every checkpoint (frontdoor.run_config_record)
+        self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         # On resume, new worker seeds: continuing must not replay the first run's episodes.
         offset = 0 if checkpoint is None else int(checkpoint["counters"]["iteration"]) * 7919
         worker_cls = make_worker_actor()
@@ -179,6 +210,8 @@ class Trainer:
                           f"{self.run_dir / 'metrics.jsonl'}{moved}")  # fmt: skip
         for name, reason in self.adr_dropped.items():
             self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
+        if self.adr_sizing is not None:  # m, and when a boundary's first decision is due
+            self.log.warn(self.adr_sizing.line(train.total_env_steps))
         # train.video_every: renders in an actor of its own, fed the broadcast weights (collect).
         self.video = (VideoRecorder(env, model, ppo.obs_clip, train.video_every, self.run_dir, self.log.warn)
                       if train.video_every else None)  # fmt: skip
@@ -370,11 +403,12 @@ class Trainer:
         if solved:  # cube_solve: whole solves and subgoals, beside the per-subgoal successes
             m.update(solve_summary(solved, succ))
         if self.adr_actor is not None:
-            m.update(ray.get(self.adr_actor.metrics.remote()))
+            m.update(ray.get(self.adr_actor.iteration_metrics.remote()))  # + adr/widen|narrow/<name>
         return m
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
+        self._write_adr_plot()
         state: dict[str, Any] = {
             "learner": self.learner.state_dict(),
             "counters": dict(self.counters),
@@ -392,6 +426,20 @@ class Trainer:
         }
         return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
 
+    def _write_adr_plot(self) -> None:
+        """adr.png in the run directory (and wandb) at every checkpoint: ADR ranges in physical
+        units and the entropy over env steps (dexrl.adr.report). A failed plot never ends a run."""
+        if self.adr_actor is None:
+            return
+        from dexrl.adr.report import write_adr_plot
+
+        title = (f"{self.env.name}: ADR ranges over env steps (m={self.adr_cfg.buffer_size}, "
+                 f"p_b={self.adr_cfg.effective_boundary_prob():.2f}; green: range, dashed: calibrated)")  # fmt: skip
+        try:
+            write_adr_plot(self.run_dir, int(self.counters["env_steps"]), title)
+        except Exception as err:  # noqa: BLE001 (matplotlib, disk, wandb: any of them)
+            self.log.warn(f"adr.png not written: {type(err).__name__}: {err}")
+
 
 def _adr_for_task(adr: Any, env: EnvConfig) -> tuple[Any, dict[str, str]]:
     """Disable the ADR parameters this env cannot randomize (checked on a one-env probe task)."""
@@ -401,6 +449,17 @@ def _adr_for_task(adr: Any, env: EnvConfig) -> tuple[Any, dict[str, str]]:
     from dexrl.tasks.registry import make_task
 
     return config_for_task(adr, make_task(env, num_envs=1, seed=0, autoreset=False))
+
+
+def _adr_sized(adr: Any, env: EnvConfig, train: TrainConfig, workers: int) -> tuple[Any, Any]:
+    """ADR sized to this run's throughput (dexrl.adr.sizing), and what the rule found (None
+    without ADR auto). Runs after `_adr_for_task`, so only the parameters this env randomizes
+    count; episodes are taken as env.max_episode_steps long (an upper bound)."""
+    if adr is None:
+        return None, None
+    from dexrl.adr.sizing import size_for_run
+
+    return size_for_run(adr, workers, train.envs_per_worker, train.horizon, env.max_episode_steps)
 
 
 def _checkpoint_dir(resume: str) -> Path:

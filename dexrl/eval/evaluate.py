@@ -17,6 +17,7 @@ import numpy as np
 
 from dexrl.adr.config import ADRConfig
 from dexrl.adr.params import PARAM_NAMES, get_spec
+from dexrl.adr.report import trained_ranges_physical
 from dexrl.config import EnvConfig
 from dexrl.eval.policy import Policy
 from dexrl.eval.runner import EpisodeRecord, Randomization, run_episodes, summarize
@@ -89,6 +90,8 @@ def evaluate_policy(
                                    settings.num_envs, randomization, progress=_phase(progress, "adr ranges"))
         metrics["adr_ranges"] = {**summarize(adr_records, dt),
                                  "ranges": {n: list(adr_ranges[n]) for n in randomization.active}}  # type: ignore[index]
+        # The same ranges in physical units (value, or factor / amount on the calibrated model).
+        metrics["adr_ranges"]["ranges_physical"] = trained_ranges_physical(env, metrics["adr_ranges"]["ranges"])
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
@@ -138,10 +141,11 @@ def sweep_points(name: str, adr: ADRConfig, points: int) -> list[float]:
 def run_sweep(
     env: EnvConfig, policy: Policy, names: Sequence[str], adr: ADRConfig, settings: EvalSettings,
     out: Path, adr_ranges: dict[str, tuple[float, float]] | None = None, points: int = 7,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Callable[[str, int], None] | None = None, source: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (parameter, λ): consecutive successes (median, p10, p90, mean) and rates on
-    the same episode seeds as the plain evaluation. Writes out/sweep.csv and out/sweep.png."""
+    the same episode seeds as the plain evaluation. Writes out/sweep.csv and out/sweep.png
+    (`source`, as for evaluate_policy, puts the checkpoint's training steps in the title)."""
     from dexrl.adr.apply import ApplyContext, scalar_nominals
     from dexrl.tasks.registry import make_task
 
@@ -167,41 +171,72 @@ def run_sweep(
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot_sweep(rows, out / "sweep.png", title=f"{env.name}: consecutive successes vs one parameter")
+    plot_sweep(rows, out / "sweep.png", title=sweep_title(env.name, settings.episodes, source),
+               cap=float(env.max_successes) if env.max_successes else None)
     return rows
 
 
-def plot_sweep(rows: list[dict[str, Any]], path: Path, title: str = "") -> Path:
+def sweep_title(env_name: str, episodes: int, source: dict[str, Any] | None = None) -> str:
+    """What a sweep plot shows: the env, the checkpoint's training (env steps, iterations) when
+    known, and how many episodes each point is."""
+    source = source or {}
+    steps, its = source.get("trained_env_steps"), source.get("trained_iterations")
+    trained = "training steps unknown"
+    if steps is not None:
+        trained = f"trained {int(steps):,} env steps" + (f" ({int(its)} iterations)" if its is not None else "")
+    return f"{env_name}, {trained}\n{episodes} episodes per point, mean action, the rest calibrated"
+
+
+def sweep_axis(name: str, lams: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray, str]:
+    """The x values and the axis label of one sweep panel in physical terms ("cube mass (kg)"),
+    never the dimensionless λ: a parameter whose calibrated value is not one number (every
+    link's mass, every joint's damping) shows its factor on the calibrated model or the amount
+    added to it (`ParamSpec.physical`)."""
+    spec = get_spec(name)
+    known = all(math.isfinite(v) for v in values)
+    x = np.asarray(values, dtype=float) if known else np.array([spec.physical(lam) for lam in lams])
+    return x, f"{name.replace('_', ' ')} ({spec.physical_unit(known)})"
+
+
+def plot_sweep(rows: list[dict[str, Any]], path: Path, title: str = "", cap: float | None = None) -> Path:
     """One panel per parameter: median consecutive successes with the p10–p90 band against the
-    value (λ when the value has no single number), the calibrated value as a dashed line and
-    the trained ADR range shaded."""
+    parameter's value in its physical unit (`sweep_axis`), the calibrated value as a dashed
+    line and the trained ADR range shaded when the checkpoint has one. Counts start at 0; `cap`
+    (the env's max_successes, where an episode ends) is drawn dotted."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(r["param"] for r in rows))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(max(5.4, 4.6 * len(names)), 3.9), squeeze=False)
+    top = max([r["consecutive_successes_p90"] for r in rows] + [cap or 0.0, 1.0])
     for ax, name in zip(axes[0], names, strict=True):
         rs = [r for r in rows if r["param"] == name]
-        use_value = all(math.isfinite(r["value"]) for r in rs)
-        x = np.array([r["value"] if use_value else r["lambda"] for r in rs])
-        ax.fill_between(x, [r["consecutive_successes_p10"] for r in rs],
-                        [r["consecutive_successes_p90"] for r in rs], alpha=0.25, label="p10–p90")  # fmt: skip
+        lams = [r["lambda"] for r in rs]
+        x, label = sweep_axis(name, lams, [r["value"] for r in rs])
+        ax.fill_between(x, [max(r["consecutive_successes_p10"], 0.0) for r in rs],
+                        [r["consecutive_successes_p90"] for r in rs], alpha=0.25,
+                        label="p10–p90 of episodes")  # fmt: skip
         ax.plot(x, [r["consecutive_successes_median"] for r in rs], "o-", label="median")
-        calib = next(r for r in rs if r["calibrated"])
-        ax.axvline(calib["value"] if use_value else 0.0, color="k", ls="--", lw=1, label="calibrated")
+        calib = next(i for i, r in enumerate(rs) if r["calibrated"])
+        ax.axvline(x[calib], color="k", ls="--", lw=1, label="calibrated")
+        if cap:
+            ax.axhline(cap, color="grey", ls=":", lw=1, label=f"episode ends at {cap:g} successes")
         lo, hi = rs[0]["trained_low"], rs[0]["trained_high"]
         if hi > lo:
-            lams = [r["lambda"] for r in rs]
-            span = np.interp([lo, hi], lams, x) if use_value else np.array([lo, hi])
+            span = np.interp([lo, hi], lams, x)
             ax.axvspan(span[0], span[1], color="tab:green", alpha=0.12, label="trained ADR range")
-        ax.set_xlabel(f"{name} ({get_spec(name).unit})" if use_value else f"{name} (λ)")
-        ax.set_ylabel("consecutive successes")
+        ax.set_xlabel(label)
+        ax.set_ylabel("consecutive successes per episode")
+        ax.set_ylim(0.0, top * 1.05)  # a count: never below zero, the same scale in every panel
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    if title:  # wrapped to the figure's width (about 12 characters an inch at this size)
+        width = int(12 * fig.get_figwidth())
+        fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.splitlines()), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

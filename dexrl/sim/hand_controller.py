@@ -4,7 +4,10 @@ A deployed control loop talks to SimHand exactly as it would to a real hand's dr
 joint positions, fingertip and palm positions and the object's pose, and sends actuator targets.
 Each `send_targets` runs one control period of physics (`substeps` x timestep). The task's goal,
 success and drop rules still run here (the simulator is the referee), so an episode through the
-deploy loop can be compared with the same episode stepped by the task.
+deploy loop can be compared with the same episode stepped by the task. A robot config with a
+calibrated latency (`robot.action_latency_steps` = L) makes SimHand act on each target L control
+steps after it was sent, as a real hand whose commands arrive late (until then it holds the
+targets it had).
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ class SimHand:
         self.successes = 0
         self.dropped = False
         self.steps = 0
+        self.latency = int(env.robot.action_latency_steps)
+        self._in_flight: list[np.ndarray] = []  # targets sent but not yet acting (latency)
 
     def reset(self) -> None:
         """A new episode (ready pose, new object pose and goal), as the task's reset does."""
         self.task.reset_env(0)
         self.successes, self.dropped, self.steps = 0, False, 0
+        self._in_flight = []
 
     # ------------------------------------------------------------------ HandController
     def read(self) -> SensorReading:
@@ -44,12 +50,15 @@ class SimHand:
             fingertip_pos=t.site_pos[0, 1:].copy(),
             object_pos=t.qpos[0, cube : cube + 3].copy() if cube >= 0 else None,
             object_quat=t.qpos[0, cube + 3 : cube + 7].copy() if cube >= 0 else None,
+            joint_vel=t.qvel[0, t.ids.hand_dof_adr].copy(),
         )
 
     def send_targets(self, targets: np.ndarray) -> None:
         """Track `targets` for one control period, then referee (success -> next goal, drop)."""
         t = self.task
-        t.targets[0] = targets
+        self._in_flight.append(np.array(targets, dtype=np.float64))
+        if len(self._in_flight) > self.latency:  # the target sent `latency` steps ago arrives
+            t.targets[0] = self._in_flight.pop(0)
         t.sim.step(t.targets)
         t.refresh()
         self.steps += 1

@@ -8,10 +8,12 @@ everything else is written straight into an env's own MjModel (docs/architecture
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import mujoco
 import numpy as np
 
+from dexrl.config import PHYSICS_SCALES
 from dexrl.paths import model_path
 
 
@@ -25,6 +27,18 @@ def load_spec(relative_path: str, timestep: float | None = None) -> mujoco.MjSpe
     if timestep is not None:
         spec.option.timestep = timestep
     return spec
+
+
+def scene_spec(cfg: Any) -> mujoco.MjSpec:
+    """The spec of an env's scene as its tasks build it (an EnvConfig): the MJCF at env.timestep,
+    env.geom_friction written, the robot's calibrated physics applied (apply_robot_physics)."""
+    spec = load_spec(cfg.model, timestep=cfg.timestep)
+    for name, mu in cfg.geom_friction.items():
+        geom = spec.geom(name)
+        if geom is None:
+            raise ValueError(f"env.geom_friction names geom '{name}', which {cfg.model} does not have")
+        geom.friction[0] = mu
+    return apply_robot_physics(spec, cfg.robot)  # calibrated physics; nothing when not calibrated
 
 
 def compile_model(spec: mujoco.MjSpec) -> mujoco.MjModel:
@@ -52,6 +66,37 @@ def set_cube_half_size(spec: mujoco.MjSpec, half_size: float, body: str = "cube"
     for g in geoms:
         g.size = np.asarray(g.size) * scale
         g.pos = np.asarray(g.pos) * scale
+    return spec
+
+
+def apply_robot_physics(spec: mujoco.MjSpec, robot: Any) -> mujoco.MjSpec:
+    """Write a robot config's calibrated physics (RobotConfig.*_scale) into `spec`, in place.
+
+    Each factor multiplies the value the MJCF gives (defaults resolved): actuator kp (gainprm[0]
+    and biasprm[1] = -kp, a position actuator stays one), actuator forcerange, joint damping,
+    armature and frictionloss. Empty mappings change nothing, so the default RobotConfig compiles
+    to exactly the MJCF's model. ValueError names a key that names no actuator or joint.
+    """
+    for key, kind in PHYSICS_SCALES.items():
+        scales = getattr(robot, key, None) or {}
+        for name, factor in scales.items():
+            element = spec.actuator(name) if kind == "actuator" else spec.joint(name)
+            if element is None:
+                known = [e.name for e in (spec.actuators if kind == "actuator" else spec.joints)]
+                raise ValueError(f"robot.{key} names {kind} '{name}', which the model does not have; "
+                                 f"{kind}s: {', '.join(known)}")  # fmt: skip
+            f = float(factor)
+            if key == "actuator_gain_scale":
+                element.gainprm[0] = element.gainprm[0] * f
+                element.biasprm[1] = element.biasprm[1] * f
+            elif key == "actuator_force_range_scale":
+                element.forcerange = np.asarray(element.forcerange) * f
+            elif key == "joint_damping_scale":
+                element.damping[0] = element.damping[0] * f
+            elif key == "joint_armature_scale":
+                element.armature = element.armature * f
+            else:
+                element.frictionloss = element.frictionloss * f
     return spec
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from dexrl.config import EnvConfig
 from dexrl.sim.batch import BatchedSim
-from dexrl.sim.model import HandModelIds, compile_model, load_spec
+from dexrl.sim.model import HandModelIds, compile_model, scene_spec
 
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 # MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
@@ -81,12 +81,8 @@ class HandTask:
         self.num_envs = num_envs
         # Batched (worker) use resets finished envs inside step(); the gymnasium wrapper does not.
         self.autoreset = autoreset
-        self.spec = load_spec(cfg.model, timestep=cfg.timestep)
-        for name, mu in cfg.geom_friction.items():
-            geom = self.spec.geom(name)
-            if geom is None:
-                raise ValueError(f"env.geom_friction names geom '{name}', which {cfg.model} does not have")
-            geom.friction[0] = mu
+        # The scene at env.timestep, env.geom_friction, the robot's calibrated physics.
+        self.spec = scene_spec(cfg)
         self.base_model = compile_model(self.spec)
         # Every env owns its MjModel: ADR writes fields per env (docs/architecture.md §2).
         self.sim = BatchedSim([copy.deepcopy(self.base_model) for _ in range(num_envs)], cfg.substeps)
@@ -128,7 +124,8 @@ class HandTask:
         self.obs_noise_corr_std = np.full((K, self.obs_dim), cfg.obs_noise_correlated)
         self.obs_noise_uncorr_std = np.full((K, self.obs_dim), cfg.obs_noise_uncorrelated)
         self.action_noise_std = np.zeros(K)  # std of noise on the executed action ([-1, 1] units)
-        self.action_delay = np.zeros(K, dtype=np.int64)  # control steps until an action acts
+        # Control steps until an action acts: the robot's calibrated latency (ADR adds to it).
+        self.action_delay = np.full(K, cfg.robot.action_latency_steps, dtype=np.int64)
         self._action_queue = np.zeros((K, 1, A))  # [K, max delay + 1, A] recent actions, newest first
         # reset_hooks(i) run first in reset_env(i), while env i's ended episode (counters, state
         # snapshot) is still readable; pre_physics_hooks() run every control step before physics.
