@@ -129,6 +129,14 @@ def compose(
     return Composed(cfg, args, hydra_overrides, script)
 
 
+def compose_hand_alone(argv: list[str], script: str, script_keys: Mapping[str, Any]) -> Composed:
+    """`compose` for scripts that drive the hand without an object (excite, calibrate): the
+    scene of env=reach unless the command line names an env."""
+    if not any(a.split("=", 1)[0] == "env" for a in argv):
+        argv = ["env=reach", *argv]
+    return compose(argv, script, script_keys)
+
+
 def _split_script_keys(
     overrides: list[str], keys: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
@@ -536,6 +544,7 @@ def next_steps(run_dir: str | Path) -> str:
 
 __all__ = [
     "ConfigError", "Composed", "Configs", "RunSpec", "check_dims", "checkpoint_dir", "compose",
+    "compose_hand_alone",
     "exit_on_error", "load_run", "next_steps", "restore_configs", "run_config_record",
     "typed_configs",
 ]  # fmt: skip

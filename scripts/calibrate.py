@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dexrl.frontdoor import ConfigError, compose, exit_on_error, typed_configs
+from dexrl.frontdoor import ConfigError, compose_hand_alone, exit_on_error, typed_configs
 
 KEYS: dict[str, Any] = {"logs": None, "out": None, "report": None, "max_iters": 30}
 
@@ -63,9 +63,7 @@ def robot_choice(overrides: list[str]) -> str:
 
 @exit_on_error
 def main(argv: list[str]) -> None:
-    if not any(a.split("=", 1)[0] == "env" for a in argv):
-        argv = ["env=reach", *argv]  # the hand without an object
-    composed = compose(argv, "calibrate", KEYS)
+    composed = compose_hand_alone(argv, "calibrate", KEYS)  # env=reach: the hand without an object
     args = composed.args
     if args["max_iters"] < 1:
         raise ConfigError(f"max_iters must be >= 1 (got {args['max_iters']})")

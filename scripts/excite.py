@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dexrl.frontdoor import ConfigError, compose, exit_on_error, typed_configs
+from dexrl.frontdoor import ConfigError, compose_hand_alone, exit_on_error, typed_configs
 
 KEYS: dict[str, Any] = {"out": None, "hand": None, "duration": 25.0, "seed": 0, "amplitude": 0.8,
                         "max_change": 0.3, "actuators": None, "realtime": None}  # fmt: skip
@@ -69,9 +69,7 @@ def _bool(value: Any, key: str) -> bool | None:
 
 @exit_on_error
 def main(argv: list[str]) -> None:
-    if not any(a.split("=", 1)[0] == "env" for a in argv):
-        argv = ["env=reach", *argv]  # the hand without an object
-    composed = compose(argv, "excite", KEYS)
+    composed = compose_hand_alone(argv, "excite", KEYS)  # env=reach: the hand without an object
     args = composed.args
     env = typed_configs(composed.plain()).env
     if args["duration"] <= 0 or not 0 < args["amplitude"] <= 1 or args["max_change"] <= 0:

@@ -132,6 +132,19 @@ def hand_layout(env: Any) -> tuple[mujoco.MjSpec, mujoco.MjModel, list[str], lis
     return spec, model, list(ids.hand_joint_names), [model.actuator(a).name for a in range(model.nu)]
 
 
+def _check_names(where: str, kind: str, recorded: Any, model: Any, model_note: str, need: str) -> None:
+    """CalibrationError when a recording names a `kind` (joint / actuator) the model lacks, or
+    lacks one the model has."""
+    unknown = [n for n in recorded if n not in model]
+    if unknown:
+        raise CalibrationError(f"{where}: {kind}(s) {unknown} are not {kind}s of the model{' ' + model_note if model_note else ''}; "
+                               f"its {kind}s: {', '.join(model)}")  # fmt: skip
+    missing = [n for n in model if n not in recorded]
+    if missing:
+        raise CalibrationError(f"{where}: {kind}(s) {missing} of the model are missing from the recording "
+                               f"(every hand {kind} {need})")  # fmt: skip
+
+
 def check_against_model(recordings: Sequence[Recording], env: Any, model: mujoco.MjModel,
                         joints: list[str], actuators: list[str]) -> None:  # fmt: skip
     """CalibrationError naming the first recording that does not fit env's model and robot."""
@@ -145,21 +158,8 @@ def check_against_model(recordings: Sequence[Recording], env: Any, model: mujoco
         if rec.hand != env.robot.name:
             raise CalibrationError(f"{where}: recorded on hand '{rec.hand}', but robot {env.robot.name!r} is "
                                    f"being calibrated (robot=<the hand's robot config>)")  # fmt: skip
-        unknown = [n for n in rec.joint_names if n not in joints]
-        if unknown:
-            raise CalibrationError(f"{where}: joint(s) {unknown} are not joints of the model ({env.model}); "
-                                   f"its hand joints: {', '.join(joints)}")  # fmt: skip
-        missing = [n for n in joints if n not in rec.joint_names]
-        if missing:
-            raise CalibrationError(f"{where}: joint(s) {missing} of the model are missing from the recording "
-                                   "(every hand joint must be measured)")  # fmt: skip
-        unknown = [n for n in rec.actuator_names if n not in actuators]
-        if unknown:
-            raise CalibrationError(f"{where}: actuator(s) {unknown} are not actuators of the model; "
-                                   f"its actuators: {', '.join(actuators)}")  # fmt: skip
-        missing = [n for n in actuators if n not in rec.actuator_names]
-        if missing:
-            raise CalibrationError(f"{where}: actuator(s) {missing} of the model have no recorded targets")
+        _check_names(where, "joint", rec.joint_names, joints, f"({env.model})", "must be measured")
+        _check_names(where, "actuator", rec.actuator_names, actuators, "", "needs recorded targets")
         if abs(rec.control_period_s - period) > 1e-6 * period:
             raise CalibrationError(f"{where}: control_period_s {rec.control_period_s} differs from env "
                                    f"{env.name}'s {period} (env.timestep x env.substeps): the latency "
