@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from dexrl.distributed.video import VideoRecorder
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
 from dexrl.frontdoor import run_config_record
-from dexrl.rl.config import ModelConfig, PPOConfig, resolve_gamma
+from dexrl.rl.config import BatchShape, ModelConfig, PPOConfig, resolve_gamma, resolve_minibatches
 from dexrl.rl.learner import PPOLearner
 from dexrl.rl.storage import RolloutBatch
 
@@ -170,7 +170,7 @@ class Trainer:
         resolved_config: dict[str, Any] | None = None,
     ) -> None:
         ppo = resolve_gamma(ppo, env.gamma)  # algo.gamma null (the default) = the task's own
-        self.env, self.ppo, self.model, self.train = env, ppo, model, train
+        self.env, self.model, self.train = env, model, train
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
@@ -178,6 +178,12 @@ class Trainer:
         adr, self.adr_dropped = _adr_for_task(adr, env)
         init_ray(ray_cfg)
         self.num_workers = _num_workers(train.num_workers)
+        # The batch grows with the workers; algo.minibatch_size keeps the minibatch (README
+        # "Running on a cluster"). Checkpoints record the request (minibatches null = the rule),
+        # so a resume on other workers applies the rule again.
+        self.ppo, self.batch_shape = resolve_batch(ppo, train, self.num_workers, model.kind)
+        self._ppo_record = replace(self.ppo, minibatches=ppo.minibatches)
+        ppo = self.ppo
         adr, self.adr_sizing = _adr_sized(adr, env, train, self.num_workers)  # "auto" m, p_b → numbers
         self.adr_cfg = adr  # recorded in every checkpoint (frontdoor.run_config_record)
         self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
@@ -208,6 +214,8 @@ class Trainer:
             self.log.warn(f"resumed from {resume} at {int(self.counters['env_steps'])} env steps (iteration "
                           f"{int(self.counters['iteration'])}); metrics continue in "
                           f"{self.run_dir / 'metrics.jsonl'}{moved}")  # fmt: skip
+        self.log.warn(self.batch_shape.line())
+        self.log.warn(_nodes_line(self.workers))
         for name, reason in self.adr_dropped.items():
             self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
         if self.adr_sizing is not None:  # m, and when a boundary's first decision is due
@@ -422,7 +430,7 @@ class Trainer:
             "model": asdict(self.model),
             "dims": self.learner.dims,
             # env (robot included), model, algo, ADR: a checkpoint directory alone restores them.
-            "config": run_config_record(self.env, self.model, self.ppo, self.adr_cfg, self.train),
+            "config": run_config_record(self.env, self.model, self._ppo_record, self.adr_cfg, self.train),
         }
         return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
 
@@ -471,6 +479,38 @@ def _num_workers(setting: Any) -> int:
     if setting == "auto":
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
     return int(setting)
+
+
+def resolve_batch(ppo: PPOConfig, train: TrainConfig, workers: int, kind: str = "mlp") -> tuple[PPOConfig, BatchShape]:
+    """`ppo` with its minibatches for `workers` rollout workers of `train` (the rule:
+    `dexrl.rl.config.resolve_minibatches`), and the update's shape; ConfigError (one line) when
+    an explicit algo.minibatches does not fit the update."""
+    from dexrl.frontdoor import ConfigError
+
+    try:
+        return resolve_minibatches(ppo, workers, train.envs_per_worker, train.horizon, kind)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def nodes_line(worker_nodes: list[str], nodes: list[dict[str, Any]], driver_node: str) -> str:
+    """One line: the Ray nodes alive and how many rollout workers run on each (by address; the
+    driver's node, where the learner runs, marked "learner")."""
+    alive = [n for n in nodes if n.get("Alive", True)]
+    address = {n["NodeID"]: str(n.get("NodeManagerAddress", n["NodeID"][:8])) for n in alive}
+    counts = {node: worker_nodes.count(node) for node in [*address, *worker_nodes]}
+    parts = [f"{address.get(node, node[:8] or '?')}{' (learner)' if node == driver_node else ''}: {count}"
+             for node, count in sorted(counts.items(), key=lambda kv: (kv[0] != driver_node, address.get(kv[0], kv[0])))]  # fmt: skip
+    return (f"Ray: {len(alive)} node{'s' if len(alive) != 1 else ''}, {len(worker_nodes)} rollout workers; "
+            f"workers per node: {', '.join(parts)}")  # fmt: skip
+
+
+def _nodes_line(workers: list[Any], timeout_s: float = 120.0) -> str:
+    try:
+        worker_nodes = ray.get([w.node.remote() for w in workers], timeout=timeout_s)
+    except (*_WORKER_ERRORS, ray.exceptions.GetTimeoutError) as err:
+        return f"Ray: {len(ray.nodes())} nodes, {len(workers)} rollout workers (placement unknown: {type(err).__name__})"
+    return nodes_line(list(worker_nodes), ray.nodes(), ray.get_runtime_context().get_node_id())
 
 
 def _is_local(cfg: RayConfig) -> bool:

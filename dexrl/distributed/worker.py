@@ -84,6 +84,10 @@ class RolloutWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def node(self) -> str:
+        """The Ray node this worker runs on (the start line of workers per node)."""
+        return self.node_id
+
     def rollout(self, actor_state: dict[str, Any] | None) -> tuple[RolloutBatch | None, dict[str, Any]]:
         """Load weights (if given), run `horizon` steps, return the batch and episode statistics.
 

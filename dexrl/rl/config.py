@@ -64,8 +64,15 @@ class PPOConfig:
     in-hand configs use 1e-4): the env clips actions, so a mean far outside loses its gradient."""
     epochs: int = 5
     """Passes over each rollout batch."""
-    minibatches: int = 4
-    """Minibatches per epoch (MLP: over T*B samples; LSTM: over sequences of bptt_len steps)."""
+    minibatches: int | None = 4
+    """Minibatches per epoch (MLP: over T*B samples; LSTM: over sequences of bptt_len steps).
+    A number is used as given, whatever the batch; None (the config file's default) = as many
+    as `minibatch_size` asks of the batch (`resolve_minibatches`)."""
+    minibatch_size: int | Literal["auto"] = "auto"
+    """Samples per minibatch when `minibatches` is None: minibatches = samples per update /
+    minibatch_size, rounded to the nearest integer, at least 1 ("auto" = 2,048, the minibatch of
+    the 2-worker laptop run: 2 x 64 envs x 64 steps = 8,192 samples in 4). More workers give
+    more minibatches of the same size; lr, desired_kl and epochs stay as they are."""
     target_kl: float | None = None
     """Stop the update early once a minibatch's analytic KL against the behaviour policy exceeds
     this; None = never stop early."""
@@ -98,7 +105,10 @@ class PPOConfig:
         _positive("critic_max_grad_norm", self.critic_max_grad_norm)
         _non_negative("bounds_loss_coef", self.bounds_loss_coef)
         _positive_int("epochs", self.epochs)
-        _positive_int("minibatches", self.minibatches)
+        if self.minibatches is not None:
+            _positive_int("minibatches", self.minibatches)
+        if self.minibatch_size != "auto":
+            _positive_int("minibatch_size", self.minibatch_size, "'auto' or ")  # type: ignore[arg-type]
         if self.target_kl is not None:
             _positive("target_kl", self.target_kl)
         _bool("normalize_advantages", self.normalize_advantages)
@@ -111,6 +121,84 @@ class PPOConfig:
 def resolve_gamma(ppo: PPOConfig, task_gamma: float) -> PPOConfig:
     """`ppo` with its discount set: its own when given, else the task's (`env.gamma`)."""
     return ppo if ppo.gamma is not None else replace(ppo, gamma=task_gamma)
+
+
+AUTO_MINIBATCH_SIZE = 2048
+"""`minibatch_size: auto`: today's laptop minibatch (2 workers x 64 envs x 64 steps / 4)."""
+AUTO_MIN_MINIBATCHES = 4
+"""`minibatch_size: auto` never goes below 4 minibatches, what every update had before the rule,
+so a batch of up to 8,192 samples (a laptop, a small test) trains exactly as it did; only larger
+batches get more minibatches of ~2,048."""
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """What one PPO update is made of (`resolve_minibatches`)."""
+
+    workers: int
+    envs_per_worker: int
+    horizon: int
+    samples: int
+    """Samples per update: workers x envs_per_worker x horizon."""
+    minibatches: int
+    epochs: int
+    source: str
+    """How `minibatches` was chosen, for the start line (e.g. "algo.minibatch_size=auto: 2,048")."""
+
+    @property
+    def minibatch_size(self) -> int:
+        """Samples per minibatch (torch.tensor_split: the minibatches differ by at most one)."""
+        return self.samples // self.minibatches
+
+    def line(self) -> str:
+        """The one start line: workers, envs, horizon, samples, minibatches x size, epochs."""
+        even = "" if self.samples % self.minibatches == 0 else "~"
+        return (f"PPO batch: {self.workers} worker{'s' if self.workers != 1 else ''} x {self.envs_per_worker} envs x {self.horizon} "
+                f"steps = {self.samples:,} samples per update, {self.minibatches} minibatch"
+                f"{'es' if self.minibatches != 1 else ''} x "
+                f"{even}{self.minibatch_size:,} samples, {self.epochs} epochs ({self.source})")  # fmt: skip
+
+
+def minibatch_count(samples: int, minibatch_size: int | str, max_count: int | None = None) -> int:
+    """The rule: samples / minibatch_size rounded to the nearest integer (halves up), at least 1
+    (`"auto"`: size AUTO_MINIBATCH_SIZE and at least AUTO_MIN_MINIBATCHES) and at most
+    `max_count` (the training sequences, so no minibatch is empty)."""
+    auto = minibatch_size == "auto"
+    size = AUTO_MINIBATCH_SIZE if auto else int(minibatch_size)
+    count = max(AUTO_MIN_MINIBATCHES if auto else 1, (2 * samples + size) // (2 * size))
+    return count if max_count is None else max(1, min(count, max_count))
+
+
+def resolve_minibatches(
+    ppo: PPOConfig, workers: int, envs_per_worker: int, horizon: int, kind: str = "mlp"
+) -> tuple[PPOConfig, BatchShape]:
+    """`ppo` with `minibatches` a number for updates of workers x envs_per_worker x horizon
+    samples, and that update's shape. An explicit `minibatches` wins (it must not exceed the
+    training sequences); None applies `minibatch_size` (`minibatch_count`). lr, desired_kl
+    and epochs are never changed. ValueError (one line naming the key) on a bad value."""
+    samples = workers * envs_per_worker * horizon
+    # LSTM: the learner trains on chunks of bptt_len steps (the whole rollout if longer).
+    sequences = samples if kind != "lstm" else workers * envs_per_worker * max(1, horizon // ppo.bptt_len)
+    if ppo.minibatches is not None:
+        if ppo.minibatches > sequences:
+            unit = "samples" if kind != "lstm" else f"sequences of {ppo.bptt_len} steps"
+            raise ValueError(f"algo.minibatches={ppo.minibatches} exceeds the {sequences:,} {unit} of one "
+                             f"update ({workers} workers x {envs_per_worker} envs x {horizon} steps); "
+                             "lower it, or set algo.minibatches=null to follow algo.minibatch_size")  # fmt: skip
+        count, source = ppo.minibatches, f"algo.minibatches={ppo.minibatches} as given"
+        if ppo.minibatch_size != "auto":
+            source += f"; algo.minibatch_size={ppo.minibatch_size} not used"
+    else:
+        auto = ppo.minibatch_size == "auto"
+        size = AUTO_MINIBATCH_SIZE if auto else int(ppo.minibatch_size)
+        count = minibatch_count(samples, ppo.minibatch_size, sequences)
+        source = f"algo.minibatch_size={ppo.minibatch_size}" + (f" = {size:,}" if auto else "")
+        if auto and count == AUTO_MIN_MINIBATCHES and samples < AUTO_MIN_MINIBATCHES * size:
+            source += f", at least {AUTO_MIN_MINIBATCHES} minibatches"
+        elif count * size != samples:
+            source += f"; {samples:,} / {size:,} rounded to {count}"
+    shape = BatchShape(workers, envs_per_worker, horizon, samples, count, ppo.epochs, source)
+    return replace(ppo, minibatches=count), shape
 
 
 @dataclass(frozen=True)
@@ -182,9 +270,9 @@ def _non_negative(key: str, value: float) -> None:
         raise ValueError(f"{key} must be a number >= 0, got {value!r}")
 
 
-def _positive_int(key: str, value: int) -> None:
+def _positive_int(key: str, value: int, also: str = "") -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-        raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{key} must be {also}an integer >= 1, got {value!r}")
 
 
 def _bool(key: str, value: bool) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from dexrl.rl.config import ModelConfig, PPOConfig
+from dexrl.rl.config import ModelConfig, PPOConfig, minibatch_count
 from dexrl.rl.gae import compute_gae
 from dexrl.rl.losses import (
     bounds_loss,
@@ -284,16 +284,21 @@ class PPOLearner:
         the behaviour policy exceeds it.
         """
         num_sequences = sequences["obs"].shape[1]
-        if num_sequences < self.ppo.minibatches:
+        minibatches = self.ppo.minibatches
+        if minibatches is None:  # algo.minibatch_size's rule on this batch (the trainer resolves it first)
+            samples = num_sequences * sequences["obs"].shape[0]
+            minibatches = minibatch_count(samples, self.ppo.minibatch_size, num_sequences)
+        self._minibatches = minibatches
+        if num_sequences < minibatches:
             raise ValueError(
-                f"minibatches={self.ppo.minibatches} exceeds the {num_sequences} training sequences "
+                f"minibatches={minibatches} exceeds the {num_sequences} training sequences "
                 "in this batch (MLP: T*B samples, LSTM: (T/bptt_len)*B chunks)"
             )
         history: list[dict[str, torch.Tensor]] = []
         steps, stopped, per_epoch = 0, False, self.ppo.lr_adapt_every == "epoch"
         for epoch in range(self.ppo.epochs):
             perm = torch.randperm(num_sequences, generator=self.generator)
-            for idx in torch.tensor_split(perm, self.ppo.minibatches):
+            for idx in torch.tensor_split(perm, minibatches):
                 actor_loss, critic_loss, stats = self.minibatch_loss(
                     sequences, hidden0, idx.to(self.device)
                 )
@@ -377,7 +382,7 @@ class PPOLearner:
         for key in ("actor_grad_norm", "critic_grad_norm", "actor_clipped", "critic_clipped"):
             values = [s[key] for s in history if key in s]
             metrics[key] = torch.stack(values).mean().item() if values else 0.0
-        metrics["epochs_run"] = steps / self.ppo.minibatches
+        metrics["epochs_run"] = steps / self._minibatches
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
         metrics["critic_lr"] = self.critic_optimizer.param_groups[0]["lr"]
         metrics["action_std"] = self.actor.log_std.exp().mean().item()

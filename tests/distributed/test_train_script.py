@@ -15,6 +15,7 @@ CASES = [
     ("train.num_workers=0", "train.num_workers must be 'auto' or an integer >= 1"),
     ("train.learner_threads=0", "train.learner_threads must be 'auto' or an integer >= 1"),
     ("algo.gamma=2", "gamma must be a number in [0.0, 1.0]"),
+    ("algo.minibatch_size=0", "algo: minibatch_size must be 'auto' or an integer >= 1, got 0"),
     ("+env.bogus=1", "bogus"),
     ("env.substeps=0", "env.substeps must be >= 1"),
     ("adr=auto", None),  # valid: only checks that composition + validation pass (no run)
