@@ -523,12 +523,11 @@ def check_dims(run: RunSpec, obs_dim: int, action_dim: int, env_name: str) -> No
             f"{obs_dim} and {action_dim}: the checkpoint was made by a dexrl version with another "
             "observation layout; retrain, or use the version it was trained with"
         )
-    if True:
-        raise ConfigError(
-            f"the checkpoint's policy takes {dims.get('obs_dim')} observations and gives "
-            f"{dims.get('action_dim')} actions (trained on env {run.env.name}); env {env_name} has "
-            f"{obs_dim} and {action_dim} (key: env). Leave env= out to use the checkpoint's env"
-        )
+    raise ConfigError(
+        f"the checkpoint's policy takes {dims.get('obs_dim')} observations and gives "
+        f"{dims.get('action_dim')} actions (trained on env {run.env.name}); env {env_name} has "
+        f"{obs_dim} and {action_dim} (key: env). Leave env= out to use the checkpoint's env"
+    )
 
 
 def next_steps(run_dir: str | Path) -> str:
