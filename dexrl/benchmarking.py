@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 
@@ -44,3 +45,15 @@ def pin_one_core(core: int | None = None, torch_threads: bool = False) -> int:
         raise ValueError(f"core {core} is not one this process may run on: {allowed}")
     os.sched_setaffinity(0, {core})
     return core
+
+
+def proc_kib(pid: int, field: str) -> float | None:
+    """A `field:  <n> kB` line of /proc/<pid>/status in KiB, e.g. "VmRSS" (None once the
+    process is gone, or off Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None

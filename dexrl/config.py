@@ -19,6 +19,15 @@ from omegaconf.errors import OmegaConfBaseException
 from dexrl.paths import configs_dir
 
 TASKS = ("reach", "cube_rotate_z", "cube_rotate", "face_turn", "cube_solve")
+
+
+class ConfigError(ValueError):
+    """A bad command line, config value or checkpoint: one line naming the key and what is allowed.
+
+    Library code raises it too (e.g. a batch that does not fit the workers); `dexrl.frontdoor`'s
+    `exit_on_error` turns it into one line on stderr and exit status 2."""
+
+
 # RobotConfig's calibrated physics: field -> (what it scales, by which names).
 PHYSICS_SCALES = {
     "actuator_gain_scale": "actuator",
@@ -31,20 +40,42 @@ PHYSICS_SCALES = {
 
 @dataclass
 class RobotConfig:
-    """The hand: which joints exist, where it starts. Values for `envs/hands/dexhand.xml`."""
+    """The hand, as data: its MJCF, the sites and sensors the tasks read, where it starts and its
+    calibrated physics. Each hand's values are in `configs/robot/<name>.yaml`; `robot=<name>` or
+    `robot=/path/to/hand.yaml` picks one (README "Your own hand"). Library code names no hand:
+    everything hand-specific is here or in the MJCF. `mjcf`, `root_body`, `fingertip_sites` and
+    `palm_site` are required (dexrl.robots.check_robot names a missing one)."""
 
-    # Name of the hand (informational; the scene file in EnvConfig.model decides the geometry).
-    name: str = "dexhand"
-    # Fingertip sites, in observation order (thumb last).
-    fingertip_sites: list[str] = field(
-        default_factory=lambda: ["fftip", "mftip", "rftip", "lftip", "thtip"]
-    )
-    # Touch sensors whose readings go into the privileged observation.
-    touch_sensors: list[str] = field(
-        default_factory=lambda: ["fftouch", "mftouch", "rftouch", "lftouch", "thtouch"]
-    )
-    # Site at the palm centre; positions in observations are relative to it.
-    palm_site: str = "palm_center"
+    # Name of the hand (run records, exported manifests).
+    name: str = ""
+    # MJCF of the hand alone (bodies, joints, actuators, sensors; no scene, no object): absolute,
+    # relative to envs/, or (a yaml given by path) relative to that yaml's folder. Scenes attach it
+    # to envs/common/scene.xml with the env's object (dexrl.sim.scene).
+    mjcf: str = ""
+    # The hand's root body: the hinge joints of its subtree are the hand's joints (MJCF order), its
+    # bodies what ADR's robot parameters randomize.
+    root_body: str = ""
+    # Fingertip sites, in observation order: observation parts are 3 x len(fingertip_sites).
+    fingertip_sites: list[str] = field(default_factory=list)
+    # Touch sensors whose readings go into the privileged observation (may be empty).
+    touch_sensors: list[str] = field(default_factory=list)
+    # Site at the palm centre; positions in observations are relative to it, the cameras look at
+    # its body, and an object counts as dropped below it (env.drop_below_palm).
+    palm_site: str = ""
+    # Collision geoms of the palm: env.palm_friction sets their sliding friction.
+    palm_geoms: list[str] = field(default_factory=list)
+    # Reach targets (env.fingertip_targets): one mocap marker per fingertip site, same order:
+    # body names (default target_<site>) and start positions (world m, [x, y, z] each; default
+    # the fingertips at qpos0). The reach task moves them at every goal.
+    reach_targets: list[str] = field(default_factory=list)
+    reach_target_pos: list[Any] = field(default_factory=list)
+    # Offset (m, world axes) added to an object's position in envs/objects/*.xml, which place it
+    # on a palm whose centre is near (0, 0.054, 0.211): hands whose palm is elsewhere move it.
+    object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    # Calibration classes (dexrl.calibration.fit): {class: [fnmatch patterns of joint names]},
+    # the first matching class wins, joints matching none are "other"; one factor per class
+    # and kind is fitted. Empty: every joint is "other".
+    joint_classes: dict[str, list[str]] = field(default_factory=dict)
     # Ready pose: joint name -> angle (rad); joints not named start at 0.
     ready_pose: dict[str, float] = field(default_factory=dict)
     # Uniform noise (rad) added to the start pose at reset.
@@ -83,8 +114,11 @@ class EnvConfig:
     name: str = "cube_rotate"
     # Which task class runs: one of TASKS.
     task: str = "cube_rotate"
-    # MJCF scene, relative to envs/ (or absolute).
-    model: str = "scenes/hand_block.xml"
+    # The object in the hand: envs/objects/<object>.xml, a path to an MJCF file, or "none". The
+    # scene is the robot's hand + this object, composed with MjSpec (dexrl.sim.scene).
+    object: str = "block"
+    # Add one mocap target marker per fingertip (the reach task's goals; robot.reach_targets).
+    fingertip_targets: bool = False
     # Physics timestep (s). 4 ms with the implicitfast integrator is stable for this hand.
     timestep: float = 0.004
     # Physics steps per control step: 20 x 4 ms = 80 ms, the 12.5 Hz control of [D].
@@ -124,6 +158,9 @@ class EnvConfig:
     # low-friction object too (the fingers keep theirs). MuJoCo Playground's LEAP cube tasks use
     # palm 0.2, cube 0.3, fingertips 0.7.
     geom_friction: dict[str, float] = field(default_factory=dict)
+    # Sliding friction of the robot's palm geoms (robot.palm_geoms), written before
+    # geom_friction; 0 keeps the MJCF's.
+    palm_friction: float = 0.0
     # How episodes start: "ready" (the robot's ready pose; the object where the scene puts it) or
     # "grasp" (the robot's grasp pose over the ready pose, the object at grasp_object_offset).
     start_pose: str = "ready"
@@ -201,9 +238,14 @@ def integral_floats(cls: type, values: Any) -> Any:
 
 
 def env_config_from_dict(values: dict[str, Any], source: str = "<dict>") -> EnvConfig:
-    """Build and validate an EnvConfig from plain values (e.g. a Hydra node as a dict)."""
+    """Build and validate an EnvConfig from plain values (e.g. a Hydra node as a dict). A config
+    recorded before scenes were composed (`model: scenes/...`) is read in today's keys first
+    (dexrl.robots.migrate_legacy_env)."""
+    from dexrl.robots import migrate_legacy_env
+
     schema = OmegaConf.structured(EnvConfig)
     try:
+        values = migrate_legacy_env(dict(values))
         merged = OmegaConf.merge(schema, OmegaConf.create(integral_floats(EnvConfig, values)))
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
@@ -218,8 +260,13 @@ def known_env_names() -> list[str]:
     return sorted(p.stem for p in (configs_dir() / "env").glob("*.yaml"))
 
 
-def load_env_config(name: str, overrides: dict[str, Any] | None = None, robot: str = "dexhand") -> EnvConfig:
-    """Load `configs/env/<name>.yaml` merged with `configs/robot/<robot>.yaml` and overrides."""
+def load_env_config(name: str, overrides: dict[str, Any] | None = None, robot: str | None = None) -> EnvConfig:
+    """Load `configs/env/<name>.yaml` merged with a robot and overrides. `robot`: a name in
+    configs/robot/ or a robot yaml's path (dexrl.robots); None: the one configs/config.yaml picks.
+    `overrides["robot"]` may be such a choice too (`gym.make("dexrl/Reach-v0", robot="leap")`),
+    or a mapping of robot keys to change."""
+    from dexrl.robots import default_robot, robot_values
+
     path = configs_dir() / "env" / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(
@@ -228,13 +275,15 @@ def load_env_config(name: str, overrides: dict[str, Any] | None = None, robot: s
         )
     values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     assert isinstance(values, dict)
-    robot_path = config_path("robot", robot)
     overrides = dict(overrides or {})
+    if isinstance(overrides.get("robot"), str):
+        robot = overrides.pop("robot")
+    robot_node = robot_values(robot or default_robot())
     # The robot node is merged key by key (as Hydra merges): robot yaml < env yaml < overrides,
     # so `{"robot": {"init_qpos_noise": 0.0}}` keeps the ready pose and everything else.
     try:
         merged = OmegaConf.merge(
-            OmegaConf.load(robot_path),
+            OmegaConf.create(robot_node),
             OmegaConf.create(values.get("robot") or {}),
             OmegaConf.create(overrides.pop("robot", None) or {}),
         )
@@ -264,12 +313,7 @@ def validate_env_config(cfg: EnvConfig) -> None:
          "env.rotation_speed_weight and the penalties (object_linvel, action_rate, hand_pose) must be >= 0: a penalty's weight is subtracted"),
         (all(v > 0 for v in cfg.geom_friction.values()), f"env.geom_friction values must be > 0 (got {dict(cfg.geom_friction)})"),
         (cfg.rotation_speed_clip > 0, f"env.rotation_speed_clip must be > 0 (got {cfg.rotation_speed_clip})"),
-        (cfg.robot.action_latency_steps >= 0, f"env.robot.action_latency_steps must be >= 0 (got {cfg.robot.action_latency_steps})"),
-        (all(v > 0 for key in PHYSICS_SCALES for v in getattr(cfg.robot, key).values()),
-         "env.robot scale factors (" + ", ".join(PHYSICS_SCALES) + ") must be > 0: "
-         + "; ".join(f"{key} {dict(getattr(cfg.robot, key))}" for key in PHYSICS_SCALES
-                     if any(v <= 0 for v in getattr(cfg.robot, key).values()))),
-        (len(cfg.robot.grasp_object_offset) == 3, f"env.robot.grasp_object_offset must be 3 numbers (x, y, z in m; got {list(cfg.robot.grasp_object_offset)})"),
+        (cfg.palm_friction >= 0, f"env.palm_friction must be >= 0 (0 keeps the MJCF's; got {cfg.palm_friction})"),
         (cfg.action_mode in ("relative", "absolute"), f"env.action_mode must be 'relative' or 'absolute' (got '{cfg.action_mode}')"),
         (0 <= cfg.gamma < 1, f"env.gamma must be in [0, 1) (got {cfg.gamma})"),
         (cfg.tip_reward_weight >= 0 and cfg.tip_reward_scale > 0, f"env.tip_reward_weight must be >= 0 and env.tip_reward_scale > 0 (got {cfg.tip_reward_weight}, {cfg.tip_reward_scale})"),
@@ -287,6 +331,9 @@ def validate_env_config(cfg: EnvConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
+    from dexrl.robots import check_robot
+
+    check_robot(cfg.robot)
 
 
 def config_path(group: str, name: str) -> Path:

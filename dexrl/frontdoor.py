@@ -21,7 +21,7 @@ import json
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,16 +29,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from dexrl.checkpoint import CheckpointError, load_checkpoint
-from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
+from dexrl.config import ConfigError, EnvConfig, LoggerConfig, RayConfig, TrainConfig
 from dexrl.paths import configs_dir
+from dexrl.run_record import run_config_record
 
 # Config nodes a checkpoint records and `restore_configs` can take from it.
 RUN_NODES = ("env", "model", "algo", "adr")
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class ConfigError(ValueError):
-    """A bad command line, config value or checkpoint: one line naming the key and what is allowed."""
 
 
 def _one_line(text: str) -> str:
@@ -114,8 +111,8 @@ def compose(
     args, hydra_overrides = _split_script_keys(overrides, keys)
     # The robot group composes into env.robot (`robot@env.robot` in config.yaml's defaults), and
     # Hydra only accepts a selection by that full name: `robot=<hand>` means it.
-    hydra_overrides = [f"robot@env.robot={o.split('=', 1)[1]}" if _override_key(o) == "robot" else o
-                       for o in hydra_overrides]  # fmt: skip
+    hydra_overrides = [_robot_selection(o.split("=", 1)[1]) if _override_key(o) in ("robot", "robot@env.robot")
+                       else o for o in hydra_overrides]  # fmt: skip
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3", job_name=script):
@@ -127,6 +124,31 @@ def compose(
         GlobalHydra.instance().clear()
     _check_top_level(cfg, keys)
     return Composed(cfg, args, hydra_overrides, script)
+
+
+ROBOT_FILE_TAG = "__file_"  # ConfigStore names of robot yamls given by path: <stem>__file_<hash>
+
+
+def _robot_selection(choice: str) -> str:
+    """The Hydra override selecting a robot: configs/robot/<name>.yaml by name, or a robot yaml
+    given by path (`robot=/path/to/hand.yaml`), which is stored in Hydra's ConfigStore under the
+    robot group (its relative mjcf resolved from the yaml's folder, dexrl.robots.robot_values)."""
+    import hashlib
+
+    from hydra.core.config_store import ConfigStore
+
+    from dexrl.robots import is_robot_path, robot_file, robot_values
+
+    if not is_robot_path(choice):
+        return f"robot@env.robot={choice}"
+    try:
+        path = robot_file(choice)
+        values = robot_values(choice)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    key = f"{path.stem}{ROBOT_FILE_TAG}{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    ConfigStore.instance().store(group="robot", name=key, node=values)
+    return f"robot@env.robot={key}"
 
 
 def compose_hand_alone(argv: list[str], script: str, script_keys: Mapping[str, Any]) -> Composed:
@@ -348,6 +370,9 @@ def typed_configs(plain: Mapping[str, Any]) -> Configs:
             plain=dict(plain),
         )
         validate_train_config(configs.train)
+        from dexrl.sim.model import check_scene
+
+        check_scene(configs.env)  # the robot's MJCF and the object compose and compile
         if not configs.ray.connect_timeout_s > 0:
             raise ValueError(f"ray.connect_timeout_s must be > 0 seconds (got {configs.ray.connect_timeout_s})")
         if name == "ppo":  # algo.gamma null = the task's own discount (env.gamma)
@@ -470,22 +495,6 @@ def _defaults_for_missing(config: Mapping[str, Any]) -> dict[str, Any]:
     if "model" not in config:
         defaults["model"] = {}
     return defaults
-
-
-def run_config_record(
-    env: EnvConfig, model: Any, ppo: Any, adr: Any, train: TrainConfig | None = None
-) -> dict[str, Any]:
-    """The plain config nodes a checkpoint records (meta["config"]), so that a checkpoint
-    directory alone restores its env, robot, model, algo and ADR settings."""
-    record: dict[str, Any] = {
-        "env": asdict(env),
-        "model": asdict(model),
-        "algo": {"name": "ppo", **asdict(ppo)},
-        "adr": asdict(adr) if adr is not None else {"mode": "none"},
-    }
-    if train is not None:
-        record["train"] = asdict(train)
-    return json.loads(json.dumps(record))  # tuples -> lists: what meta.json holds
 
 
 def restore_configs(composed: Composed, run: RunSpec, nodes: tuple[str, ...] = RUN_NODES) -> Configs:

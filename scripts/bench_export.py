@@ -52,10 +52,10 @@ class ReplayHand:
 def export_default(kind: str, out: Path) -> tuple[Any, list[Any]]:
     """Export a default-size policy for cube_rotate; also record SimHand readings to replay."""
     from dexrl.config import load_env_config
+    from dexrl.eval.sim_hand import SimHand
     from dexrl.export.bundle import export_policy
     from dexrl.rl.config import ModelConfig
     from dexrl.rl.networks import make_actor
-    from dexrl.sim.hand_controller import SimHand
 
     env = load_env_config("cube_rotate")
     hand = SimHand(env, seed=0)

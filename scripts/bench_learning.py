@@ -80,7 +80,11 @@ def train_dexrl(env: EnvConfig, steps: int, seed: int, sets: dict[str, dict[str,
         trainer.run()
         trainer.close()
         rows = [json.loads(x) for x in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-    return curve_of(rows), trainer.learner.actor.cpu()
+    from dexrl.rl.networks import load_actor_state, make_actor
+
+    actor = make_actor(trainer.learner.dims["obs_dim"], trainer.learner.dims["action_dim"], model, ppo.obs_clip)
+    load_actor_state(actor, trainer.learner.actor_state())  # the trained policy, on the CPU
+    return curve_of(rows), actor
 
 
 def curve_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -57,8 +57,12 @@ def recording_paths(logs: str | None) -> list[Path]:
 
 
 def robot_choice(overrides: list[str]) -> str:
+    """The robot's name on the command line (a robot yaml given by path: its file's stem)."""
+    from dexrl.frontdoor import ROBOT_FILE_TAG
+    from dexrl.robots import default_robot
+
     chosen = [o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0] == "robot@env.robot"]
-    return chosen[-1] if chosen else "dexhand"
+    return chosen[-1].split(ROBOT_FILE_TAG)[0] if chosen else default_robot()
 
 
 @exit_on_error
@@ -102,8 +106,10 @@ def main(argv: list[str]) -> None:
     if report.exists() and not report.is_dir():
         raise ConfigError(f"report={report} is a file; give a folder")
 
+    from dexrl.sim.scene import describe_scene
+
     total = sum(r.rows for r in recordings)
-    print(f"[calibrate] robot {choice} on env {env.name} ({env.model}): {len(recordings)} recording(s), "
+    print(f"[calibrate] robot {choice} on env {env.name} ({describe_scene(env)}): {len(recordings)} recording(s), "
           f"{total} control steps ({sum(r.duration_s for r in recordings):.1f} s)", flush=True)  # fmt: skip
     try:
         result = calibrate(env, recordings, max_iters=args["max_iters"],

@@ -55,7 +55,7 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     from dexrl.config import env_config_from_dict
     from dexrl.deploy import ControlLoop, ManifestError, Policy, RealtimeError, request_realtime
-    from dexrl.sim.hand_controller import SimHand
+    from dexrl.eval.sim_hand import SimHand
 
     try:
         policy = Policy.load(args["policy"])  # checks manifest.json against policy.onnx

@@ -7,7 +7,8 @@
 
 Own keys: checkpoint (a run dir or its checkpoints/latest), episodes (100), out (default
 <run dir>/eval), seed (fresh evaluation seeds; 0), num_envs (16), video_episodes (2; 0 = none),
-sweep (ADR parameters, comma separated), sweep_points (7). The env, robot and model come from
+sweep (ADR parameters, comma separated; `all` = every parameter the env can vary), sweep_points
+(7; 2 = the hard limits and the calibrated value). The env, robot and model come from
 the checkpoint; `env.key=value` changes a value, `env=<name>` another env of the same shapes.
 A bad key, value or checkpoint prints one line and exits 2 before anything runs. cube_solve is
 evaluated on the fair scramble of [R] (env.scramble=... to choose another; "" = random):
@@ -31,9 +32,12 @@ def _sweep_names(sweep: str | None, task: Any) -> list[str]:
     from dexrl.adr.params import PARAM_NAMES
 
     names = [n.strip() for n in (sweep or "").split(",") if n.strip()]
+    if names == ["all"]:  # every parameter this env can vary (reach: no cube, so no cube_*)
+        return [n for n in PARAM_NAMES if unsupported_reason(n, task) is None]
     for n in names:
         if n not in PARAM_NAMES:
-            raise ConfigError(f"sweep: unknown ADR parameter '{n}'; choose from: {', '.join(PARAM_NAMES)}")
+            raise ConfigError(f"sweep: unknown ADR parameter '{n}'; choose from: {', '.join(PARAM_NAMES)} "
+                              f"(or sweep=all)")
         reason = unsupported_reason(n, task)
         if reason:
             raise ConfigError(f"sweep: parameter '{n}' cannot vary on env {task.cfg.name}: {reason}")

@@ -84,6 +84,7 @@ def main(argv: list[str]) -> None:
     from dexrl.deploy.excitation import ExcitationPolicy, hand_description
     from dexrl.deploy.recording import Recorder
     from dexrl.export.manifest import actuators_section, joints_section
+    from dexrl.sim.scene import describe_scene
     from dexrl.tasks.registry import make_task
 
     try:
@@ -105,7 +106,7 @@ def main(argv: list[str]) -> None:
         source = f"{args['hand']} ({type(hand).__name__})"
         realtime = True if realtime is None else realtime
     else:
-        from dexrl.sim.hand_controller import SimHand
+        from dexrl.eval.sim_hand import SimHand
 
         hand = SimHand(env, seed=args["seed"])
         hand.reset()
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> None:
                         notes="scripts/excite.py: chirps and random steps per actuator",
                         extra={"seed": args["seed"], "duration_s": args["duration"], "amplitude": args["amplitude"],
                                "max_change": args["max_change"], "excited": excited or actuators["names"],
-                               "env": env.name, "model": env.model, "realtime": realtime})  # fmt: skip
+                               "env": env.name, "model": describe_scene(env), "realtime": realtime})  # fmt: skip
     loop = ControlLoop(policy, recorder.hand, goal=lambda: {}, realtime=realtime)  # type: ignore[arg-type]
     try:
         loop.reset()

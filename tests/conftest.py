@@ -18,7 +18,7 @@ def ray_session():  # type: ignore[no-untyped-def]
     """A real local Ray with 2 CPUs, shared by the whole test session."""
     import ray
 
-    from dexrl.distributed.trainer import start_local_ray
+    from dexrl.distributed.ray_setup import start_local_ray
 
     if not ray.is_initialized():
         start_local_ray(num_cpus=2, log_to_driver=False)  # listens on 127.0.0.1 only

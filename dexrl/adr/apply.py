@@ -59,7 +59,7 @@ class ModelIndex:
     cube_bodies: np.ndarray  # the cube body and its children (the Rubik's cube's top layer)
     cube_geoms: np.ndarray  # collision geoms of those bodies
     cube_dofs: np.ndarray  # the 6 dofs of its free joint
-    hand_bodies: np.ndarray  # every body under `forearm`
+    hand_bodies: np.ndarray  # the robot's root body and every body under it
     hand_geoms: np.ndarray  # collision geoms of the hand
     hand_dofs: np.ndarray  # dofs of the hand's hinge joints
 
@@ -67,8 +67,7 @@ class ModelIndex:
     def resolve(model: mujoco.MjModel, task: Any) -> ModelIndex:
         ids = task.ids
         collides = (model.geom_contype != 0) | (model.geom_conaffinity != 0)
-        forearm = model.body("forearm").id
-        hand_bodies = np.flatnonzero(model.body_rootid == forearm)
+        hand_bodies = np.asarray(ids.hand_bodies)
         in_hand = np.isin(model.geom_bodyid, hand_bodies)
         cube = ids.cube_body
         cube_bodies = np.flatnonzero(model.body_rootid == cube) if cube >= 0 else np.zeros(0, int)
@@ -458,13 +457,13 @@ def unsupported_reason(name: str, task: Any) -> str | None:
     if applier is None:
         return "it has no apply function in dexrl.adr.apply.APPLIERS"
     if applier.needs_cube and task.ids.cube_body < 0:
-        return f"it needs a cube, and task {task.cfg.task!r} ({task.cfg.model}) has none"
+        return f"it needs a cube, and task {task.cfg.task!r} (object {task.cfg.object!r}) has none"
     if applier.needs_rubiks and not hasattr(task, "cube_ids"):
         return f"it needs the Rubik's cube, and task {task.cfg.task!r} has none"
     cube_bodies = np.count_nonzero(task.base_model.body_rootid == task.ids.cube_body)
     if name == "cube_size" and cube_bodies > 1:
         return (
-            f"it resizes a one-body cube (set_cube_half_size); the cube of {task.cfg.model} "
+            f"it resizes a one-body cube (set_cube_half_size); the cube of object {task.cfg.object!r} "
             "has child bodies (a hinged layer)"
         )
     if name.startswith("obs_noise_"):

@@ -125,6 +125,11 @@ class EpisodeRandomizer:
             self._pending = self.actor.sample_episodes.remote(self.prefetch)  # arrives meanwhile
         return assignment
 
+    def record_episode(self, performance: float, healthy: bool = True) -> None:
+        """An episode that ran without a task (a benchmark's stand-in worker): draw its
+        assignment as an env reset would and report it, so the ADR actor sees real traffic."""
+        self._report(self._next_assignment(), performance, healthy)
+
     def flush(self) -> None:
         """Send the buffered episode reports to the ADR actor (does not wait for it)."""
         if self.actor is not None and self._reports:

@@ -10,7 +10,7 @@ alike, scaled by one number: the joints' typical spread), and MuJoCo's least-squ
 
 - one factor per joint class and kind: kp and force range of the class's actuators, damping,
   armature and friction loss of its joints (the classes share a motor and transmission type, so
-  one factor each keeps the fit well-posed: 21 parameters at most for the dexhand);
+  one factor each keeps the fit well-posed; the classes are the robot's `joint_classes`);
 - force range only where the recordings drive the class's actuators to their limit: a class is
   fitted when, replayed with the starting physics and half its force limit, its actuators are at
   the limit in at least `min_saturated` of the physics steps, and its fit is kept only when the
@@ -30,11 +30,12 @@ A factor whose 95% confidence interval (sysid's calculate_intervals) is wider th
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ import numpy as np
 
 from dexrl.deploy.recording import Recording
 from dexrl.sim.model import HandModelIds, compile_model, scene_spec
+from dexrl.sim.scene import describe_scene
 
 # sysid parameter kind -> (RobotConfig field, what it scales)
 KINDS: dict[str, tuple[str, str]] = {
@@ -52,7 +54,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "armature": ("joint_armature_scale", "joint"),
     "frictionloss": ("joint_frictionloss_scale", "joint"),
 }
-CLASSES = ("wrist", "knuckle", "proximal", "distal", "thumb", "other")
+OTHER = "other"  # the class of joints that match none of robot.joint_classes
 FACTOR_BOUNDS = (0.2, 5.0)
 
 
@@ -70,15 +72,13 @@ def load_sysid() -> Any:
     return sysid
 
 
-def joint_class(name: str) -> str:
-    """The joint class of a dexhand-style joint name (Shadow hand naming): WR* wrist, TH* thumb,
-    *J1/*J2 distal (coupled), *J3 proximal, *J4/*J5 knuckle (abduction, the little finger's
-    metacarpal); anything else "other"."""
-    if name.startswith("WR"):
-        return "wrist"
-    if name.startswith("TH"):
-        return "thumb"
-    return {"J1": "distal", "J2": "distal", "J3": "proximal", "J4": "knuckle", "J5": "knuckle"}.get(name[-2:], "other")
+def joint_class(name: str, classes: Mapping[str, Sequence[str]]) -> str:
+    """The calibration class of joint `name` by the robot's `joint_classes` ({class: [fnmatch
+    patterns]}, robot yaml): the first class with a matching pattern, else "other"."""
+    for cls, patterns in classes.items():
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            return str(cls)
+    return OTHER
 
 
 @dataclass
@@ -128,7 +128,7 @@ def hand_layout(env: Any) -> tuple[mujoco.MjSpec, mujoco.MjModel, list[str], lis
     spec = scene_spec(env)
     model = compile_model(spec)
     r = env.robot
-    ids = HandModelIds.resolve(model, r.fingertip_sites, r.palm_site, r.touch_sensors)
+    ids = HandModelIds.resolve(model, r)
     return spec, model, list(ids.hand_joint_names), [model.actuator(a).name for a in range(model.nu)]
 
 
@@ -150,7 +150,7 @@ def check_against_model(recordings: Sequence[Recording], env: Any, model: mujoco
     """CalibrationError naming the first recording that does not fit env's model and robot."""
     free = [model.joint(j).name for j in range(model.njnt) if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE]
     if free:
-        raise CalibrationError(f"env {env.name}'s scene ({env.model}) has a free object ({', '.join(free)}); "
+        raise CalibrationError(f"env {env.name}'s scene ({describe_scene(env)}) has a free object ({', '.join(free)}); "
                                "calibrate with a scene of the hand alone (env=reach) and recordings without an object")  # fmt: skip
     period = env.timestep * env.substeps
     for rec in recordings:
@@ -158,7 +158,7 @@ def check_against_model(recordings: Sequence[Recording], env: Any, model: mujoco
         if rec.hand != env.robot.name:
             raise CalibrationError(f"{where}: recorded on hand '{rec.hand}', but robot {env.robot.name!r} is "
                                    f"being calibrated (robot=<the hand's robot config>)")  # fmt: skip
-        _check_names(where, "joint", rec.joint_names, joints, f"({env.model})", "must be measured")
+        _check_names(where, "joint", rec.joint_names, joints, f"({env.robot.mjcf})", "must be measured")
         _check_names(where, "actuator", rec.actuator_names, actuators, "", "needs recorded targets")
         if abs(rec.control_period_s - period) > 1e-6 * period:
             raise CalibrationError(f"{where}: control_period_s {rec.control_period_s} differs from env "
@@ -206,10 +206,11 @@ class Problem:
         self.qpos_cols = np.array([1 + m.jnt_qposadr[m.joint(n).id] for n in self.joints])
         self.transmission = _transmission(m, self.joints)
         # Classes: joints by name, actuators by the first joint they drive.
-        self.joint_class = {n: joint_class(n) for n in self.joints}
+        classes = dict(env.robot.joint_classes)
+        self.joint_class = {n: joint_class(n, classes) for n in self.joints}
         self.actuator_class = {self.actuators[a]: self.joint_class[self.joints[int(np.flatnonzero(self.transmission[a])[0])]]
                                for a in range(m.nu)}  # fmt: skip
-        self.classes = [c for c in CLASSES if c in self.joint_class.values()]
+        self.classes = [c for c in (*classes, OTHER) if c in self.joint_class.values()]
         # The starting values (the robot config's physics), written back scaled by each factor.
         s = self.spec
         self.base: dict[str, dict[str, Any]] = {

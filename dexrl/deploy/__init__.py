@@ -6,7 +6,7 @@
     loop.reset(); stats = loop.run(steps=1000)
 
 A real hand's driver implements `HandController` (read sensors, send joint targets);
-`dexrl.sim.hand_controller.SimHand` implements it over MuJoCo for testing
+`dexrl.eval.sim_hand.SimHand` implements it over MuJoCo for testing
 (scripts/deploy_example.py runs the shipped policy on it). `loop.reset()` refuses a goal source
 without what the policy reads (GoalSourceError); afterwards a bad reading or goal holds the last
 safe target and is counted by kind (`stats.faults`, see dexrl.deploy.loop).

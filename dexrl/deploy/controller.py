@@ -19,12 +19,16 @@ class SensorReading:
     timestamp: float  # s, time.monotonic() of when the reading was taken (staleness check)
     joint_pos: np.ndarray  # [J] rad, in the manifest's joint order
     palm_pos: np.ndarray  # [3] m, the palm centre
-    fingertip_pos: np.ndarray  # [5, 3] m, fingertips in the manifest's order
+    fingertip_pos: np.ndarray  # [n_tips, 3] m, fingertips in the manifest's order
     object_pos: np.ndarray | None = None  # [3] m (tasks with an object)
     object_quat: np.ndarray | None = None  # [4] (w, x, y, z)
     # [J] rad/s, in the manifest's joint order, when the driver measures them; no policy
     # observation reads them, a recording (dexrl.deploy.recording) keeps them.
     joint_vel: np.ndarray | None = None
+    # [1] rad (Rubik's cube tasks): a cube-state tracker's angle of the top layer about the cube's
+    # +z relative to the cube body, re-based by -+90 degrees when a quarter turn completes (the
+    # manifest's "face" part says when); object_quat is then the cube's own frame (centre stickers).
+    face_angle: np.ndarray | None = None
 
 
 class HandController(Protocol):

@@ -16,14 +16,15 @@ Safety rules a real hand needs (its driver expects a steady stream of sane comma
                           real time) older than stale_after_s
     missing_fields        a field the observation reads (joint_pos, palm_pos, fingertip_pos) is None
                           or absent
-    missing_object_poses  object_pos or object_quat is None (motion capture lost the object)
+    missing_object_poses  object_pos, object_quat or face_angle is None (the tracker lost the object)
     bad_shapes            a field of the wrong shape or size (e.g. 4 fingertips, a ragged list)
     bad_dtypes            a field that is not real numbers (booleans, complex values, text, objects)
     nonfinite_readings    NaN or inf in a field
     bad_quaternions       object_quat's norm is off 1 by more than 0.1 (an all-zero pose included)
     goal_errors           the goal source raised (checked before the reading's fields), or its goal
                           is unusable: not a mapping, a key the observation reads missing, wrong
-                          shape, not numbers, non-finite, or a goal quaternion of norm far from 1
+                          shape, not numbers, non-finite, a goal quaternion of norm far from 1, or
+                          a flag (face_subgoal, face_on_top) that is not one of its values
     observation_errors    anything else that failed while building the observation
     nonfinite_actions     the policy's action or recurrent state is not finite
     missed_deadlines      the command was ready after the step's deadline

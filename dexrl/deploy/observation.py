@@ -1,7 +1,9 @@
 """Build the policy observation from a sensor reading, part by part, as the task did in training.
 
-Each manifest part name maps to one function of (reading, goal, control state). The formulas
-mirror dexrl.tasks (cube_rotate, reach, base); tests/deploy compares both vector for vector.
+Each manifest part names its source kind (dexrl.obs_parts.KINDS: joint encoders, fingertip
+positions, an object or cube-state tracker, the goal, the loop's own control state, ...); each kind
+is one function of (reading, goal, control state), whatever the part is called. The formulas mirror
+dexrl.tasks (reach, cube_rotate, rubiks, observations); tests/deploy compares both vector for vector.
 
 Before any formula runs, every reading field and goal key the manifest's parts use is checked
 (`ObservationBuilder.check_reading` / `check_goal`): present, the right shape, numbers, finite,
@@ -19,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from dexrl.deploy.controller import SensorReading
+from dexrl.obs_parts import KINDS
 
 QUAT_NORM_TOLERANCE = 0.1  # |norm - 1| above this is not an orientation (e.g. an all-zero "lost" pose)
-OBJECT_FIELDS = ("object_pos", "object_quat")  # motion capture / vision: the pose that goes missing
+# Tracker outputs (motion capture / vision, a cube-state tracker): what goes missing with the object.
+OBJECT_FIELDS = ("object_pos", "object_quat", "face_angle")
 QUATERNIONS = ("object_quat", "goal_quat")
+QUARTER = math.pi / 2  # the Rubik's cube's detents: every 90 degrees
 
 Shapes = tuple[tuple[int, ...], ...]  # the shapes a value may have (the first is the canonical one)
 
@@ -123,52 +128,92 @@ def _goal(goal: Mapping[str, Any], key: str) -> np.ndarray:
     return np.asarray(goal[key], dtype=np.float64)
 
 
+def _face_progress(r: SensorReading, g: Mapping[str, Any], c: ControlState) -> np.ndarray:
+    """[face_angle, angle still to turn, rotate, flip], as dexrl.tasks.rubiks.FaceTurnTask observes."""
+    q = float(_object(r, "face_angle").reshape(-1)[0])
+    rotate, flip = _goal(g, "face_subgoal")
+    target = float(_goal(g, "face_angle_target").reshape(-1)[0])
+    if rotate:
+        on_top = _goal(g, "face_on_top").reshape(-1)[0] == 1.0
+        remaining = target - q if on_top else target
+    else:
+        remaining = float(np.round(q / QUARTER) * QUARTER) - q
+    return np.array([q, remaining, rotate, flip])
+
+
 Builder = Callable[[SensorReading, Mapping[str, Any], ControlState], np.ndarray]
 
+# One builder per source kind (dexrl.obs_parts.KINDS): a part is built by its source, whatever its
+# name. The formulas mirror dexrl.tasks; tests/deploy compares both vector for vector.
 BUILDERS: dict[str, Builder] = {
-    "fingertip_pos": lambda r, g, c: _tips(r).ravel(),
-    "cube_pos": lambda r, g, c: _object(r, "object_pos") - np.asarray(r.palm_pos, dtype=np.float64),
-    "cube_quat": lambda r, g, c: canonical(_object(r, "object_quat")),
-    "goal_quat": lambda r, g, c: canonical(_goal(g, "goal_quat")),
-    "goal_relative_quat": lambda r, g, c: canonical(
+    "joint_encoders": lambda r, g, c: np.asarray(r.joint_pos, dtype=np.float64),
+    "fingertip_positions": lambda r, g, c: _tips(r).ravel(),
+    "object_position": lambda r, g, c: _object(r, "object_pos") - np.asarray(r.palm_pos, dtype=np.float64),
+    "object_orientation": lambda r, g, c: canonical(_object(r, "object_quat")),
+    "goal_orientation": lambda r, g, c: canonical(_goal(g, "goal_quat")),
+    "goal_relative_orientation": lambda r, g, c: canonical(
         quat_mul(canonical(_goal(g, "goal_quat")), quat_conj(canonical(_object(r, "object_quat"))))
     ),
-    "target_pos": lambda r, g, c: _goal(g, "target_pos").ravel(),
-    "target_minus_fingertip": lambda r, g, c: (_goal(g, "target_pos").reshape(-1, 3) - _tips(r)).ravel(),
-    "joint_pos": lambda r, g, c: np.asarray(r.joint_pos, dtype=np.float64),
-    "joint_targets": lambda r, g, c: c.targets,
-    "smoothed_action": lambda r, g, c: c.smoothed_action,
-    "last_action": lambda r, g, c: c.last_action,
+    "fingertip_targets": lambda r, g, c: _goal(g, "target_pos").ravel(),
+    "fingertip_target_errors": lambda r, g, c: (_goal(g, "target_pos").reshape(-1, 3) - _tips(r)).ravel(),
+    "control_targets": lambda r, g, c: c.targets,
+    "control_smoothed_action": lambda r, g, c: c.smoothed_action,
+    "control_last_action": lambda r, g, c: c.last_action,
+    "face_progress": _face_progress,
 }
 
+# Manifests written before each part carried its source kind name only the part: these are the
+# names such a manifest can hold (the shipped docs/policies/cube_rotate_z/exported is one).
+LEGACY_PART_KINDS = {
+    "fingertip_pos": "fingertip_positions", "cube_pos": "object_position", "cube_quat": "object_orientation",
+    "goal_quat": "goal_orientation", "goal_relative_quat": "goal_relative_orientation",
+    "target_pos": "fingertip_targets", "target_minus_fingertip": "fingertip_target_errors",
+    "joint_pos": "joint_encoders", "joint_targets": "control_targets",
+    "smoothed_action": "control_smoothed_action", "last_action": "control_last_action",
+}  # fmt: skip
 
-# What each part reads: ("reading", SensorReading field) or ("goal", key), with the shapes it may
-# have, as a function of the part's size. check_reading / check_goal validate exactly these.
-Need = tuple[str, str, Shapes]
-_PALM: Need = ("reading", "palm_pos", ((3,),))
-
-
-def _tip_needs(size: int) -> list[Need]:
-    return [_PALM, ("reading", "fingertip_pos", ((size // 3, 3),))]
-
-
-def _target_need(size: int) -> Need:
-    return ("goal", "target_pos", ((size,), (size // 3, 3)))  # flat, or one row per fingertip
-
-
-NEEDS: dict[str, Callable[[int], list[Need]]] = {
-    "fingertip_pos": _tip_needs,
-    "cube_pos": lambda n: [_PALM, ("reading", "object_pos", ((3,),))],
-    "cube_quat": lambda n: [("reading", "object_quat", ((4,),))],
-    "goal_quat": lambda n: [("goal", "goal_quat", ((4,),))],
-    "goal_relative_quat": lambda n: [("reading", "object_quat", ((4,),)), ("goal", "goal_quat", ((4,),))],
-    "target_pos": lambda n: [_target_need(n)],
-    "target_minus_fingertip": lambda n: [*_tip_needs(n), _target_need(n)],
-    "joint_pos": lambda n: [("reading", "joint_pos", ((n,),))],
-    "joint_targets": lambda n: [],
-    "smoothed_action": lambda n: [],
-    "last_action": lambda n: [],
+# The shapes each value a source reads may have (dexrl.obs_parts.KINDS[kind].reads), as a function
+# of the part's size. check_reading / check_goal validate exactly these.
+_SCALAR: Shapes = ((1,), ())
+SHAPES: dict[str, Callable[[int], Shapes]] = {
+    "reading.joint_pos": lambda n: ((n,),),
+    "reading.palm_pos": lambda n: ((3,),),
+    "reading.fingertip_pos": lambda n: ((n // 3, 3),),
+    "reading.object_pos": lambda n: ((3,),),
+    "reading.object_quat": lambda n: ((4,),),
+    "reading.face_angle": lambda n: _SCALAR,
+    "goal.goal_quat": lambda n: ((4,),),
+    "goal.target_pos": lambda n: ((n,), (n // 3, 3)),  # flat, or one row per fingertip
+    "goal.face_subgoal": lambda n: ((2,),),
+    "goal.face_angle_target": lambda n: _SCALAR,
+    "goal.face_on_top": lambda n: _SCALAR,
 }
+# Goal values that are flags: the allowed values (checked by check_goal).
+GOAL_FLAGS = {"face_subgoal": ((1.0, 0.0), (0.0, 1.0)), "face_on_top": ((0.0,), (1.0,))}
+
+Need = tuple[str, str, Shapes]  # ("reading" or "goal", field or key, shapes)
+
+
+def needs(kind: str, size: int) -> list[Need]:
+    """What a part of source `kind` and `size` reads from the reading and the goal, with the
+    shapes it accepts (control-state values are the loop's own)."""
+    out = []
+    for read in KINDS[kind].reads:
+        source, _, key = read.partition(".")
+        if source != "control":
+            out.append((source, key, SHAPES[read](size)))
+    return out
+
+
+def part_kind(part: Mapping[str, Any]) -> str:
+    """The source kind of a manifest part (a legacy manifest's part: by its name)."""
+    source = part.get("source")
+    if isinstance(source, Mapping):
+        return str(source.get("kind"))
+    if part["name"] in LEGACY_PART_KINDS:
+        return LEGACY_PART_KINDS[part["name"]]
+    raise ValueError(f"observation part '{part['name']}' names no source kind; re-export the policy "
+                     "with this dexrl version")  # fmt: skip
 
 
 class ObservationBuilder:
@@ -179,17 +224,18 @@ class ObservationBuilder:
     """
 
     def __init__(self, observation: Mapping[str, Any]) -> None:
-        unknown = [p["name"] for p in observation["parts"] if p["name"] not in BUILDERS]
+        kinds = {p["name"]: part_kind(p) for p in observation["parts"]}
+        unknown = {name: kind for name, kind in kinds.items() if kind not in BUILDERS}
         if unknown:
-            raise ValueError(f"observation parts {unknown} are not known to this dexrl.deploy; "
-                             f"known: {sorted(BUILDERS)}")  # fmt: skip
-        self.parts = [(p["name"], int(p["size"]), BUILDERS[p["name"]]) for p in observation["parts"]]
+            raise ValueError(f"observation parts {unknown} (name: source kind) cannot be built by this "
+                             f"dexrl.deploy; it builds the source kinds {sorted(BUILDERS)}")  # fmt: skip
+        self.parts = [(p["name"], int(p["size"]), kinds[p["name"]]) for p in observation["parts"]]
         self.dim = int(observation["dim"])
         self.reading_fields: dict[str, Shapes] = {}
         self.goal_keys: dict[str, Shapes] = {}
         self.used_by: dict[str, list[str]] = {}
-        for name, size, _ in self.parts:
-            for source, key, shapes in NEEDS[name](size):
+        for name, size, kind in self.parts:
+            for source, key, shapes in needs(kind, size):
                 table = self.reading_fields if source == "reading" else self.goal_keys
                 if table.setdefault(key, shapes) != shapes:
                     raise ValueError(f"observation parts {self.used_by[key]} and '{name}' disagree on the "
@@ -199,7 +245,8 @@ class ObservationBuilder:
     def check_reading(self, reading: Any) -> SensorReading:
         """The reading with each field the parts read as float64 of its canonical shape.
 
-        ObservationFault (kind: missing_object_poses for object_pos / object_quat, else
+        ObservationFault (kind: missing_object_poses for a tracker's object_pos / object_quat /
+        face_angle, else
         missing_fields, bad_shapes, bad_dtypes, nonfinite_readings, bad_quaternions) names the
         first field that is unusable. Fields no part reads are passed through unchecked.
         """
@@ -216,7 +263,7 @@ class ObservationBuilder:
         """The goal keys the parts read, as float64 of their canonical shapes (other keys dropped).
 
         Any problem (not a mapping, a key missing, wrong shape, not numbers, non-finite, a goal
-        quaternion of norm far from 1) raises ObservationFault of kind goal_errors, naming the key
+        quaternion of norm far from 1, a flag that is not one of its values: GOAL_FLAGS) raises ObservationFault of kind goal_errors, naming the key
         and what the policy needs.
         """
         if not isinstance(goal, Mapping):
@@ -229,6 +276,9 @@ class ObservationBuilder:
                     raise ObservationFault("goal_errors", f"the goal source gave keys {sorted(map(str, goal))} "
                                            f"without '{key}'")  # fmt: skip
                 values[key] = checked_array(goal[key], f"goal '{key}'", shapes, quaternion=key in QUATERNIONS)
+                if key in GOAL_FLAGS and tuple(values[key].reshape(-1)) not in GOAL_FLAGS[key]:
+                    raise ObservationFault("goal_errors", f"goal '{key}' is {values[key].tolist()}, expected "
+                                           f"one of {[list(v) for v in GOAL_FLAGS[key]]}")  # fmt: skip
             except Exception as err:  # a mapping that fails to answer is as unusable as a bad value
                 message = str(err) if isinstance(err, ObservationFault) else f"reading goal '{key}' raised {err!r}"
                 raise ObservationFault("goal_errors", f"{message}; this policy needs {self.describe_goal()}") from None
@@ -250,8 +300,8 @@ class ObservationBuilder:
         """
         reading, goal = self.check_reading(reading), self.check_goal(goal)
         values = []
-        for name, size, fn in self.parts:
-            v = fn(reading, goal, control)
+        for name, size, kind in self.parts:
+            v = BUILDERS[kind](reading, goal, control)
             if v.shape != (size,):
                 raise ValueError(f"observation part '{name}' has shape {v.shape}, the manifest says ({size},)")
             values.append(v)

@@ -3,7 +3,7 @@
 numpy only (no torch, MuJoCo or Ray): it runs on the hand's computer, beside the control loop.
 
     from dexrl.deploy.recording import Recorder, load_recording
-    recorder = Recorder(hand, joint_names=..., actuator_names=..., period_s=0.08, hand_name="dexhand")
+    recorder = Recorder(hand, joint_names=..., actuator_names=..., period_s=0.08, hand_name="my_hand")
     loop = ControlLoop(policy, recorder.hand, goal=...)   # recorder.hand: your hand, read and recorded
     loop.reset(); loop.run(steps=300, on_step=recorder)   # one row per control step with a reading
     recorder.save("runs/excite/recording.npz")

@@ -10,12 +10,10 @@ is lost, counted in `worker_restarts`, and training goes on.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import statistics
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -28,128 +26,17 @@ from dexrl.checkpoint import load_checkpoint, save_checkpoint
 from dexrl.config import EnvConfig, LoggerConfig, RayConfig, TrainConfig
 from dexrl.distributed.adr_actor import make_adr_components
 from dexrl.distributed.metrics_log import MetricsLog
+from dexrl.distributed.ray_setup import WORKER_ERRORS as _WORKER_ERRORS
+from dexrl.distributed.ray_setup import describe_placement, init_ray, is_local
+from dexrl.distributed.stages import StageClock
 from dexrl.distributed.video import VideoRecorder
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
-from dexrl.frontdoor import run_config_record
 from dexrl.rl.config import BatchShape, ModelConfig, PPOConfig, resolve_gamma, resolve_minibatches
-from dexrl.rl.learner import PPOLearner
+from dexrl.rl.learners import Learner, LearnerFactory
+from dexrl.rl.learners import learner_factory as learner_factory_for
 from dexrl.rl.storage import RolloutBatch
-
-_WORKER_ERRORS = (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)
-
-
-def init_ray(cfg: RayConfig) -> None:
-    """Start a local Ray (embedded default) or join a cluster (`ray.address=auto`)."""
-    if ray.is_initialized():
-        return
-    if _is_local(cfg):
-        start_local_ray(cfg.num_cpus)
-    else:
-        join_ray_cluster(str(cfg.address), cfg.connect_timeout_s)
-
-
-_NO_CLUSTER_HINT = ("start one with `ray start --head` (README \"Running on a cluster\"), or leave ray.address "
-                    "out to train on this machine")  # fmt: skip
-
-
-def join_ray_cluster(address: str, timeout_s: float) -> None:
-    """Join a running Ray cluster, or stop with one line (ConfigError) naming the address.
-
-    Ray's own join either raises a long ConnectionError (no cluster) or retries "Failed to connect
-    to GCS" for minutes (an address that does not answer, e.g. another process's Ray advertised
-    on an address it does not listen on). So the address is resolved as Ray would resolve it
-    (`RAY_ADDRESS`, then the last `ray start` on this machine for "auto"), its head port must
-    accept a TCP connection within `timeout_s`, and `ray.init` itself must return within
-    `timeout_s` or the process exits with that line (status 2).
-    """
-    import os
-    import socket
-    import sys
-    import threading
-
-    import ray._private.services as services
-
-    from dexrl.frontdoor import ConfigError
-
-    target: str | None
-    try:
-        with _keep_loopback():  # 127.0.0.1 stays 127.0.0.1 (see start_local_ray)
-            target = address[len("ray://"):] if address.startswith("ray://") else \
-                services.canonicalize_bootstrap_address(address)
-    except (ConnectionError, ValueError) as err:
-        raise ConfigError(f"ray.address={address}: {' '.join(str(err).split())[:200]}; {_NO_CLUSTER_HINT}") from None
-    if not target:
-        raise ConfigError(f"ray.address={address}: no running Ray cluster found; {_NO_CLUSTER_HINT}")
-    host, _, port = target.rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"ray.address={address}: the Ray head at {target} does not answer within "
-                          f"{timeout_s:g} s ({err}); {_NO_CLUSTER_HINT}; ray.connect_timeout_s sets "
-                          "the wait") from None  # fmt: skip
-
-    def give_up() -> None:  # ray.init cannot be interrupted from here: end the process
-        print(f"config error: ray.address={address}: {target} accepts connections but no Ray cluster answered within "
-              f"{timeout_s:g} s; check that the cluster's Ray and Python versions match this "
-              f"machine's (ray {ray.__version__}); ray.connect_timeout_s sets the wait", flush=True,
-              file=sys.stderr)  # fmt: skip
-        os._exit(2)
-
-    timer = threading.Timer(timeout_s, give_up)
-    timer.daemon = True
-    timer.start()
-    try:
-        with _keep_loopback() if _is_loopback(host) else contextlib.nullcontext():
-            ray.init(address=address, include_dashboard=False)
-    finally:
-        timer.cancel()
-
-
-def _is_loopback(host: str) -> bool:
-    return host.strip("[]") in ("127.0.0.1", "localhost", "::1")
-
-
-@contextlib.contextmanager
-def _keep_loopback() -> Iterator[None]:
-    """Ray (2.60) turns a loopback address into the machine's network address
-    (`services.resolve_ip_for_localhost`); inside this block it stays loopback, so a Ray bound to
-    127.0.0.1 is reached there and nothing is sent to any other address."""
-    import ray._private.services as services
-
-    resolve = services.resolve_ip_for_localhost
-    services.resolve_ip_for_localhost = lambda host: host
-    try:
-        yield
-    finally:
-        services.resolve_ip_for_localhost = resolve
-
-
-def start_local_ray(num_cpus: int | None, log_to_driver: bool = True) -> None:
-    """A new Ray of this process's own whose servers (GCS, raylet, object manager, driver)
-    listen on 127.0.0.1 only, so a laptop run exposes no Ray port to its network.
-
-    address="local": always a new Ray (address=None joins one another process on this machine
-    started). Ray binds its servers to the node IP, but ray.init turns a loopback
-    `_node_ip_address` into the machine's network address (`services.resolve_ip_for_localhost`,
-    Ray 2.60), so that rewrite is switched off for the duration of the call.
-    """
-    import logging
-
-    # Ray's default for a new local cluster is token authentication, announced by a warning on
-    # every run: that one notice is dropped (the default itself, and the warning Ray gives when
-    # authentication is off, stay). `logging_level`: Ray's INFO lines ("Started a local Ray
-    # instance") off; its warnings and errors still print.
-    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_quiet_auth_notice)
-    with _keep_loopback():
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                 log_to_driver=log_to_driver, _node_ip_address="127.0.0.1",
-                 logging_level=logging.WARNING)  # fmt: skip
-
-
-def _quiet_auth_notice(record: Any) -> bool:
-    """logging filter: False for Ray's "token authentication is enabled" notice only."""
-    return "Token authentication is enabled for this Ray cluster" not in record.getMessage()
+from dexrl.run_record import run_config_record
 
 
 class Trainer:
@@ -168,7 +55,12 @@ class Trainer:
         seed: int = 0,
         resume: str | None = None,
         resolved_config: dict[str, Any] | None = None,
+        worker_cls: Any = None,
+        learner_factory: LearnerFactory | None = None,
     ) -> None:
+        """`worker_cls`: the Ray actor class of the rollout workers (default: `make_worker_actor()`;
+        `scripts/bench_driver.py` passes stand-ins that return batches without physics).
+        `learner_factory`: builds the learner (`dexrl.rl.learners`; default: PPO's)."""
         ppo = resolve_gamma(ppo, env.gamma)  # algo.gamma null (the default) = the task's own
         self.env, self.model, self.train = env, model, train
         self.run_dir = Path(run_dir)
@@ -185,23 +77,22 @@ class Trainer:
         self._ppo_record = replace(self.ppo, minibatches=ppo.minibatches)
         ppo = self.ppo
         adr, self.adr_sizing = _adr_sized(adr, env, train, self.num_workers)  # "auto" m, p_b → numbers
-        self.adr_cfg = adr  # recorded in every checkpoint (frontdoor.run_config_record)
+        self.adr_cfg = adr  # recorded in every checkpoint (dexrl.run_record.run_config_record)
         self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         # On resume, new worker seeds: continuing must not replay the first run's episodes.
         offset = 0 if checkpoint is None else int(checkpoint["counters"]["iteration"]) * 7919
-        worker_cls = make_worker_actor()
+        worker_cls = worker_cls or make_worker_actor()
         self.workers = [
             worker_cls.remote(env, model, train.envs_per_worker, train.horizon,
                               seed + 1000 * (w + 1) + offset, ppo.obs_clip, randomizer_factory(w))
             for w in range(self.num_workers)
         ]  # fmt: skip
         # Applied by run() for its duration (torch's thread count is per process).
-        self.learner_threads = _learner_threads(train, self.num_workers, _is_local(ray_cfg))
+        self.learner_threads = _learner_threads(train, self.num_workers, is_local(ray_cfg))
         dims = ray.get(self.workers[0].dims.remote())
-        self.learner = PPOLearner(
-            dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
-            device=train.device, seed=seed,
-        )  # fmt: skip
+        make = learner_factory or learner_factory_for("ppo")
+        self.learner: Learner = make(dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
+                                     train.device, seed)  # fmt: skip
         if checkpoint is not None:
             self.learner.load_state_dict(checkpoint["learner"])
             self.counters.update(checkpoint["counters"])
@@ -215,7 +106,8 @@ class Trainer:
                           f"{int(self.counters['iteration'])}); metrics continue in "
                           f"{self.run_dir / 'metrics.jsonl'}{moved}")  # fmt: skip
         self.log.warn(self.batch_shape.line())
-        self.log.warn(_nodes_line(self.workers))
+        for line in describe_placement(self.workers, str(self.learner.device)):
+            self.log.warn(line)
         for name, reason in self.adr_dropped.items():
             self.log.warn(f"ADR: not randomizing {name} on env {env.name}: {reason}")
         if self.adr_sizing is not None:  # m, and when a boundary's first decision is due
@@ -225,12 +117,15 @@ class Trainer:
                       if train.video_every else None)  # fmt: skip
         self._pending: dict[int, Any] | None = None
         self._restarting: set[int] = set()
+        self.clock = StageClock()  # the driver's seconds per stage (dexrl.distributed.stages)
+        self.stage_history: list[dict[str, float]] = []  # one lap per iteration of run()
 
     # ------------------------------------------------------------------ rollouts
     def _launch(self, weights_ref: Any) -> dict[int, Any]:
         self._await_restarted()
-        return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)
-                if i not in self._restarting}  # fmt: skip
+        with self.clock.stage("launch"):
+            return {i: w.rollout.remote(weights_ref) for i, w in enumerate(self.workers)
+                    if i not in self._restarting}  # fmt: skip
 
     def _await_restarted(self, timeout_s: float = 120.0) -> None:
         """Wait until workers that died have been rebuilt by Ray (their constructor ran again),
@@ -272,10 +167,12 @@ class Trainer:
 
     def _gather(self, futures: dict[int, Any]) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         batches, stats = [], []
-        self._wait_with_progress(list(futures.values()))
+        with self.clock.stage("wait"):
+            self._wait_with_progress(list(futures.values()))
         for i, fut in futures.items():
             try:
-                batch, st = ray.get(fut)
+                with self.clock.stage("fetch"):
+                    batch, st = ray.get(fut)
             except _WORKER_ERRORS as err:
                 # Ray restarts the actor (constructor again); this rollout is lost, training goes on.
                 self.counters["worker_restarts"] += 1
@@ -290,7 +187,8 @@ class Trainer:
 
     def collect(self) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         """One iteration's rollouts (with the current weights, or one iteration behind)."""
-        weights_ref = ray.put(self.learner.actor_state())  # one put, every worker reads it
+        with self.clock.stage("broadcast"):
+            weights_ref = ray.put(self.learner.actor_state())  # one put, every worker reads it
         if self.video is not None:  # never waits: a finished video is saved, a due one started
             self.video.maybe_start(int(self.counters["iteration"]), weights_ref)
         if not self.train.policy_lag:
@@ -342,13 +240,21 @@ class Trainer:
                 if not batches:
                     continue
                 self.learner.set_progress(self.counters["env_steps"] / self.train.total_env_steps)
-                learn = self.learner.update(RolloutBatch.concat(batches))
-                last = self._iteration_metrics(stats, learn, t_rollout, time.perf_counter() - t0)
+                with self.clock.stage("concat"):
+                    batch = RolloutBatch.concat(batches)
+                with self.clock.stage("learner"):
+                    learn = self.learner.update(batch)
+                with self.clock.stage("metrics"):
+                    last = self._iteration_metrics(stats, learn, t_rollout, time.perf_counter() - t0)
                 self.counters["wall_time_s"] = time.perf_counter() - t_start
                 last["wall_time_s"] = self.counters["wall_time_s"]
-                self.log.write(last)
-                if self.counters["iteration"] % self.train.checkpoint_every == 0:
-                    self.save()
+                last.update(self._stage_metrics())
+                with self.clock.stage("log"):
+                    self.log.write(last)
+                with self.clock.stage("checkpoint"):
+                    if self.counters["iteration"] % self.train.checkpoint_every == 0:
+                        self.save()
+                self.stage_history.append(self.clock.lap())
                 if self._should_stop(last, t_start):
                     break
         except KeyboardInterrupt:
@@ -361,6 +267,13 @@ class Trainer:
             self.log.close()
             torch.set_num_threads(threads_before)
         return last
+
+    def _stage_metrics(self) -> dict[str, float]:
+        """`time/<stage>_s` for this iteration's stages so far; `log` and `checkpoint` are the
+        previous iteration's (this row is not written yet)."""
+        previous = self.stage_history[-1] if self.stage_history else {}
+        return {f"time/{name}_s": (previous.get(name, 0.0) if name in ("log", "checkpoint") else secs)
+                for name, secs in self.clock.current.items()}  # fmt: skip
 
     def _should_stop(self, metrics: dict[str, Any], t_start: float) -> bool:
         target = self.train.stop_at_successes
@@ -430,7 +343,8 @@ class Trainer:
             "model": asdict(self.model),
             "dims": self.learner.dims,
             # env (robot included), model, algo, ADR: a checkpoint directory alone restores them.
-            "config": run_config_record(self.env, self.model, self._ppo_record, self.adr_cfg, self.train),
+            "config": run_config_record(self.env, self.model, self._ppo_record, self.adr_cfg, self.train,
+                                        algorithm=self.learner.algorithm),
         }
         return save_checkpoint(self.run_dir / "checkpoints" / "latest", state, meta)
 
@@ -485,36 +399,12 @@ def resolve_batch(ppo: PPOConfig, train: TrainConfig, workers: int, kind: str = 
     """`ppo` with its minibatches for `workers` rollout workers of `train` (the rule:
     `dexrl.rl.config.resolve_minibatches`), and the update's shape; ConfigError (one line) when
     an explicit algo.minibatches does not fit the update."""
-    from dexrl.frontdoor import ConfigError
+    from dexrl.config import ConfigError
 
     try:
         return resolve_minibatches(ppo, workers, train.envs_per_worker, train.horizon, kind)
     except ValueError as err:
         raise ConfigError(str(err)) from None
-
-
-def nodes_line(worker_nodes: list[str], nodes: list[dict[str, Any]], driver_node: str) -> str:
-    """One line: the Ray nodes alive and how many rollout workers run on each (by address; the
-    driver's node, where the learner runs, marked "learner")."""
-    alive = [n for n in nodes if n.get("Alive", True)]
-    address = {n["NodeID"]: str(n.get("NodeManagerAddress", n["NodeID"][:8])) for n in alive}
-    counts = {node: worker_nodes.count(node) for node in [*address, *worker_nodes]}
-    parts = [f"{address.get(node, node[:8] or '?')}{' (learner)' if node == driver_node else ''}: {count}"
-             for node, count in sorted(counts.items(), key=lambda kv: (kv[0] != driver_node, address.get(kv[0], kv[0])))]  # fmt: skip
-    return (f"Ray: {len(alive)} node{'s' if len(alive) != 1 else ''}, {len(worker_nodes)} rollout workers; "
-            f"workers per node: {', '.join(parts)}")  # fmt: skip
-
-
-def _nodes_line(workers: list[Any], timeout_s: float = 120.0) -> str:
-    try:
-        worker_nodes = ray.get([w.node.remote() for w in workers], timeout=timeout_s)
-    except (*_WORKER_ERRORS, ray.exceptions.GetTimeoutError) as err:
-        return f"Ray: {len(ray.nodes())} nodes, {len(workers)} rollout workers (placement unknown: {type(err).__name__})"
-    return nodes_line(list(worker_nodes), ray.nodes(), ray.get_runtime_context().get_node_id())
-
-
-def _is_local(cfg: RayConfig) -> bool:
-    return cfg.address in (None, "", "local")
 
 
 def _learner_threads(

@@ -1,8 +1,13 @@
-"""Rollout worker: K envs stepped together with a CPU copy of the policy.
+"""Rollout worker: K envs stepped together with a numpy copy of the policy.
 
 The same class runs in-process (tests, evaluation) and as a Ray actor (`RolloutWorker.remote`
 via `make_worker_actor`). A worker keeps its envs, observations and recurrent state between
 rollouts, so episodes continue across iterations; only the weights change.
+
+No torch here, nor in anything this module imports: the policy runs as `NumpyActor` and the
+weights arrive as numpy arrays (`PPOLearner.actor_state()`), so a worker process holds the
+physics and the policy, not torch (torch added about 190 MiB RSS to each worker;
+scripts/bench_worker_rss.py measures it).
 """
 
 from __future__ import annotations
@@ -12,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from dexrl.config import EnvConfig
 from dexrl.rl.config import ModelConfig
-from dexrl.rl.networks import load_actor_state, make_actor
+from dexrl.rl.numpy_actor import NumpyActor, NumpyHidden
 from dexrl.rl.storage import RolloutBatch, RolloutBuffer
 from dexrl.tasks.registry import make_task
 
@@ -55,24 +59,20 @@ class RolloutWorker:
         obs_clip: float = 5.0,
         randomizer: Any = None,
     ) -> None:
-        torch.set_num_threads(1)  # one core per worker: the physics is the work
         self.task = make_task(env_cfg, num_envs=num_envs, seed=seed)
         self.randomizer = randomizer
         if randomizer is not None:
             randomizer.attach(self.task)
         self.horizon = horizon
         self.node_id = _ray_node_id()
-        self.actor = make_actor(self.task.obs_dim, self.task.action_dim, model_cfg, obs_clip)
-        self.actor.eval()
-        self.generator = torch.Generator().manual_seed(seed)
+        self.actor = NumpyActor(self.task.obs_dim, self.task.action_dim, model_cfg, obs_clip)
+        self.rng = np.random.default_rng(seed)  # the policy's action noise
         self.buffer = RolloutBuffer(
             horizon, num_envs, self.task.obs_dim, self.task.critic_obs_dim, self.task.action_dim
         )
         self.obs, self.critic_obs = self.task.reset()
         self.starts = np.ones(num_envs, dtype=bool)
-        self.hidden: tuple[np.ndarray, ...] = tuple(
-            h.numpy() for h in self.actor.initial_state(num_envs)
-        )
+        self.hidden: NumpyHidden = self.actor.initial_state(num_envs)
 
     def dims(self) -> dict[str, int]:
         return {
@@ -89,20 +89,21 @@ class RolloutWorker:
         return self.node_id
 
     def rollout(self, actor_state: dict[str, Any] | None) -> tuple[RolloutBatch | None, dict[str, Any]]:
-        """Load weights (if given), run `horizon` steps, return the batch and episode statistics.
+        """Load weights (`PPOLearner.actor_state()`, if given), run `horizon` steps, return the
+        batch and episode statistics.
 
         Environments whose physics diverged during the rollout (an ADR sample can make a model
         unstable) are dropped from the batch: their data never reaches the learner. The batch
         is None when every environment diverged.
         """
         if actor_state is not None:
-            load_actor_state(self.actor, actor_state)
+            self.actor.load_state(actor_state)
         stats = EpisodeStats(node_id=self.node_id)
         hidden0 = self.hidden
         healthy = np.ones(self.task.num_envs, dtype=bool)
         for _ in range(self.horizon):
             step = self.actor.sample(
-                self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
+                self.obs, self.hidden, episode_starts=self.starts, rng=self.rng
             )
             self.hidden = step.hidden
             r = self.task.step(step.actions)
@@ -149,8 +150,11 @@ def make_worker_actor(num_cpus: float = 1.0) -> Any:
 
     # SPREAD: on a cluster, workers go to different nodes first (the physics is the work, and a
     # lost node then takes fewer workers with it); on one machine it changes nothing.
-    return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0,
-                      scheduling_strategy="SPREAD")(RolloutWorker)  # fmt: skip
+    # MUJOCO_GL=disable: a rollout worker never renders, and `import mujoco` with MUJOCO_GL=osmesa
+    # (headless machines, CI) loads PyOpenGL and OSMesa: 57 MiB more per worker, measured with
+    # scripts/bench_worker_rss.py. The video actor (dexrl.distributed.video) keeps the user's.
+    return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
+                      runtime_env={"env_vars": {"MUJOCO_GL": "disable"}})(RolloutWorker)  # fmt: skip
 
 
 def _ray_node_id() -> str:

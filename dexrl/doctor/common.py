@@ -62,10 +62,8 @@ class Collector:
     """An in-process `RolloutWorker` (the same class the Ray actors run) over the whole batch."""
 
     def __init__(self, setup: DoctorSetup, seed_offset: int = 0) -> None:
-        threads = torch.get_num_threads()
         self.worker = RolloutWorker(setup.env, setup.model, setup.num_envs, setup.train.horizon,
                                     setup.seed + 1000 + seed_offset, setup.ppo.obs_clip)  # fmt: skip
-        torch.set_num_threads(threads)  # the worker pins its process to one thread
         self._executed: list[NDArray[np.float64]] = []
         task = self.worker.task
         task.pre_physics_hooks.append(lambda: self._executed.append(task.last_action.copy()))
@@ -76,9 +74,7 @@ class Collector:
 
     def rollout(self, learner: PPOLearner) -> Rollout:
         self._executed = []
-        threads = torch.get_num_threads()
         batch, stats = self.worker.rollout(learner.actor_state())
-        torch.set_num_threads(threads)
         if batch is None:
             raise RuntimeError("every env's physics diverged during the doctor's rollout")
         # [T, K] over all K envs (a diverged env's rows may be withheld from the batch, not here)

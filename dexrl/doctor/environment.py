@@ -156,8 +156,8 @@ def _actuator_joints(model: mujoco.MjModel, k: int) -> list[int]:
 
 MOVE_MIN = 0.05
 """rad a driven joint moves in MOVE_STEPS steps of a full action on its dimension, beyond the
-same steps at zero action. Measured: 0.2-1.0 rad on every dexhand actuator (the smallest are the
-wrist's)."""
+same steps at zero action. Measured: 0.2-1.0 rad on every actuator of the default robot (the
+smallest are the wrist's)."""
 MOVE_STEPS = 8
 COUPLED_RATIO = (0.5, 2.0)
 
@@ -165,7 +165,7 @@ COUPLED_RATIO = (0.5, 2.0)
 def _actions_move_joints(env: EnvConfig, seed: int) -> list[Check]:
     """Env 0 holds still; env 1+2k pushes dimension k up, env 2+2k down, from the same state.
     From the ready pose: the check is about wiring (actuator → joint), and in a grasp start a
-    joint at its limit with the object against it (LFJ5 cupping into the block) moves neither
+    joint at its limit with the object against it (a metacarpal cupping into the block) moves neither
     way for a physical reason."""
     env = replace(env, start_pose="ready", settle_steps=0, robot=replace(env.robot, init_qpos_noise=0.0))
     probe = make_task(env, num_envs=1, seed=seed, autoreset=False)
@@ -282,7 +282,7 @@ def _params_change_sim(
         # half range per step, so a free finger tracks them: forces peak at ~20% of the limit
         # (measured, reach and cube_rotate, any +-1 sequence held up to 30 steps) and the 0.5x
         # hard limit never binds. Absolute targets jumping between the ends of the control range
-        # (errors of a whole range, kp * range / forcerange = 0.46-4.0 on the dexhand) do.
+        # (errors of a whole range, kp * range / forcerange = 0.46-4.0 on the default robot) do.
         if _trajectory_gap(env, lambdas, name, seed, steps, saturate=True) >= 1e-9:
             saturated_only.append(name)
         else:

@@ -1,8 +1,8 @@
 """The manifest that travels with policy.onnx: everything a hand controller must agree on.
 
 Built from the task itself (joint and actuator order from the compiled model, the observation
-layout from `HandTask.policy_obs_parts()`), never copied by hand. `dexrl.deploy` reads it with
-numpy only. The graph carries a copy of the manifest (minus the ONNX file's own hash) in its
+layout and each part's real-hand source from `HandTask.policy_obs_parts()`), never copied by
+hand. `dexrl.deploy` reads it with numpy only. The graph carries a copy of the manifest (minus the ONNX file's own hash) in its
 metadata, so a manifest edited after export is refused with the field that differs.
 """
 
@@ -17,25 +17,10 @@ import numpy as np
 
 import dexrl
 from dexrl.export.graph import ACTION_OUTPUT, OBS_INPUT
+from dexrl.sim.scene import describe_scene
 
 FORMAT = "dexrl-policy-v1"
 METADATA_KEY = "dexrl_manifest"
-
-# Where each observation part comes from on a real hand (docs/architecture.md §9; [D]: the
-# 2018 hand had fingertip positions from a motion-capture system, not from a simulator).
-PART_SOURCES = {
-    "fingertip_pos": "controller: fingertip positions (driver forward kinematics or motion capture) minus palm_pos",
-    "cube_pos": "controller: object position (vision / motion capture) minus palm_pos",
-    "cube_quat": "controller: object orientation (vision / motion capture)",
-    "goal_quat": "goal: the orientation asked for (user or solver)",
-    "goal_relative_quat": "computed: goal_quat * conj(cube_quat)",
-    "target_pos": "goal: fingertip targets (user)",
-    "target_minus_fingertip": "computed: target_pos - fingertip_pos",
-    "joint_pos": "controller: joint encoders",
-    "joint_targets": "control loop state: the targets last sent",
-    "smoothed_action": "control loop state: EMA of executed actions",
-    "last_action": "control loop state: the last action",
-}
 
 RESET_RULE = (
     "At the first step of every episode feed zeros for every state input; afterwards feed the "
@@ -65,9 +50,10 @@ def hand_section(task: Any) -> dict[str, Any]:
     xml = task.spec.to_xml()
     return {
         "name": task.cfg.robot.name,
-        "model": task.cfg.model,
+        "model": describe_scene(task.cfg),
+        "mjcf": task.cfg.robot.mjcf,
         "model_sha256": sha256_bytes(xml.encode()),
-        "model_sha256_of": "the scene's MJCF as MuJoCo writes it (mujoco.MjSpec.to_xml, includes resolved)",
+        "model_sha256_of": "the composed scene's MJCF as MuJoCo writes it (mujoco.MjSpec.to_xml)",
         "mujoco_version": mujoco.__version__,
     }
 
@@ -138,15 +124,28 @@ def action_section(task: Any) -> dict[str, Any]:
     }
 
 
+class NotExportable(ValueError):
+    """A policy observation part has no source on a real hand (the message names it and why)."""
+
+
+def check_exportable(task: Any) -> None:
+    """NotExportable naming the first policy observation part a real hand has no source for
+    (a part declared `dexrl.obs_parts.not_exportable(reason)`), with its reason."""
+    for part in task.policy_obs_parts():
+        if not part.source.exportable:
+            why = part.source.note if part.source.kind == "not_exportable" else part.source.describe()
+            raise NotExportable(f"cannot export a policy of env {task.cfg.name}: its observation part "
+                                f"'{part.name}' has no source on a real hand ({why})")  # fmt: skip
+
+
 def observation_section(task: Any) -> dict[str, Any]:
+    """The policy observation's parts, each with its real-hand source (`ObsPart.source`)."""
+    check_exportable(task)
     parts, start = [], 0
     for part in task.policy_obs_parts():
-        if part.name not in PART_SOURCES:
-            raise ValueError(f"observation part '{part.name}' has no known source on a real hand; "
-                             "add it to dexrl.export.manifest.PART_SOURCES and dexrl.deploy.observation")  # fmt: skip
         parts.append({"name": part.name, "start": start, "size": int(part.size), "units": part.units,
                       "frame": part.frame, "noise": part.noise, "description": part.description,
-                      "source": PART_SOURCES[part.name]})  # fmt: skip
+                      "source": part.source.manifest()})  # fmt: skip
         start += int(part.size)
     return {
         "dim": start,
@@ -155,7 +154,9 @@ def observation_section(task: Any) -> dict[str, Any]:
         "normalization": "inside the graph (running mean/std, clipped); feed raw values",
         "sensors": "fingertip positions are not measured by joint encoders: a real hand's driver "
         "computes them by forward kinematics of its calibrated model, or motion capture measures "
-        "them (as in [D]); the HandController provides them in world axes with the palm centre",
+        "them (as in [D]); the HandController provides them in world axes with the palm centre. "
+        "Each part's source names the SensorReading fields (reading.*), goal keys (goal.*) and "
+        "control-loop state (control.*) it is built from",
     }
 
 

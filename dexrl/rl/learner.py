@@ -28,6 +28,7 @@ from dexrl.rl.losses import (
 )
 from dexrl.rl.networks import Critic, GaussianActor, Hidden, make_actor
 from dexrl.rl.normalizer import RunningMeanStd
+from dexrl.rl.numpy_actor import ActorState
 from dexrl.rl.storage import RolloutBatch
 
 CHECKPOINT_FORMAT = 2
@@ -75,7 +76,10 @@ def resolve_device(device: str) -> torch.device:
 
 
 class PPOLearner:
-    """PPO with an asymmetric actor-critic, running normalizers and (optionally) an LSTM policy."""
+    """PPO with an asymmetric actor-critic, running normalizers and (optionally) an LSTM policy
+    (a `dexrl.rl.learners.Learner`)."""
+
+    algorithm = "ppo"
 
     def __init__(
         self,
@@ -402,10 +406,12 @@ class PPOLearner:
 
     # ------------------------------------------------------------------ weights out
 
-    def actor_state(self) -> dict[str, torch.Tensor]:
-        """CPU copies of the policy weights and observation-normalizer buffers, to broadcast
-        (one `ray.put`) and load on workers with `networks.load_actor_state`."""
-        return {k: v.detach().cpu().clone() for k, v in self.actor.state_dict().items()}
+    def actor_state(self) -> ActorState:
+        """The policy weights and observation-normalizer buffers as numpy arrays (float32) by
+        state-dict name, to broadcast (one `ray.put`): rollout workers load them into their
+        `NumpyActor` without torch; `networks.load_actor_state` loads them into a torch actor.
+        (Checkpoints keep the tensors of `state_dict()["actor"]`.)"""
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.actor.state_dict().items()}
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -2,7 +2,9 @@
 
 Design (docs/architecture.md §5 and §9; docs/references.md "PPO hyper-parameters"):
 - Raw observations go in. Normalization (running mean/std, clip +-obs_clip) sits inside each
-  network as buffers, so rollout workers, checkpoints and an ONNX export all carry it.
+  network as buffers, so the weight broadcast, checkpoints and an ONNX export all carry it.
+- Rollout workers run this policy in numpy (`dexrl.rl.numpy_actor`, no torch in their process);
+  `ActionSample` is defined there and `sample` below returns the same fields.
 - The policy is a Gaussian with a state-independent learnable log std. Actions are *unbounded*
   samples; the environment clips them to [-1, 1]. We record the unclipped sample and its exact
   log-prob, so the PPO ratio is exact. A tanh squash would need a log-det-Jacobian correction and
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,11 +31,10 @@ from torch.distributions import Normal
 
 from dexrl.rl.config import ModelConfig
 from dexrl.rl.normalizer import ObservationNormalizer, RunningMeanStd
+from dexrl.rl.numpy_actor import ActionSample, NumpyHidden
 
 Hidden = tuple[torch.Tensor, ...]
 """Recurrent state: (h, c) each [B, H] for the LSTM policy, () for the MLP policy."""
-
-NumpyHidden = tuple[NDArray[np.float32], ...]
 
 # Orthogonal init gains (Saxe et al. 2014; the usual PPO choice, cf. Andrychowicz et al. 2021):
 # sqrt(2) for hidden layers, a tiny policy head so initial actions sit near 0 with std from
@@ -60,22 +60,6 @@ def _mlp(in_dim: int, widths: Sequence[int], activation: str) -> nn.Sequential:
         layers += [_linear(in_dim, width, HIDDEN_GAIN), _ACTIVATIONS[activation]()]
         in_dim = width
     return nn.Sequential(*layers)
-
-
-@dataclass(frozen=True)
-class ActionSample:
-    """One policy step for B environments (numpy, on the CPU)."""
-
-    actions: NDArray[np.float32]
-    """[B, A] unclipped Gaussian samples (or the mean when deterministic)."""
-    logp: NDArray[np.float32]
-    """[B] log-prob of `actions`."""
-    mean: NDArray[np.float32]
-    """[B, A] the Gaussian's mean."""
-    std: NDArray[np.float32]
-    """[B, A] the Gaussian's std."""
-    hidden: NumpyHidden
-    """The recurrent state after the step (() for the MLP)."""
 
 
 class GaussianActor(nn.Module):
@@ -321,7 +305,8 @@ class Critic(nn.Module):
 def make_actor(
     obs_dim: int, action_dim: int, model: ModelConfig, obs_clip: float = 5.0
 ) -> GaussianActor:
-    """The policy network for `model.kind`, on CPU (what a rollout worker builds once)."""
+    """The policy network for `model.kind`, on CPU (the learner's, evaluation's, export's; rollout
+    workers run the same policy in numpy, `dexrl.rl.numpy_actor.NumpyActor`)."""
     model.validate()
     if model.kind == "lstm":
         return LSTMActor(obs_dim, action_dim, model, obs_clip)
@@ -329,6 +314,9 @@ def make_actor(
 
 
 def load_actor_state(actor: GaussianActor, state: Mapping[str, Any]) -> None:
-    """Load weights + normalizer buffers broadcast by `PPOLearner.actor_state()` (tensors or arrays)."""
+    """Load weights + normalizer buffers by state-dict name: numpy arrays broadcast by
+    `PPOLearner.actor_state()`, or the tensors of a checkpoint's `learner.actor`."""
     device = actor.log_std.device
-    actor.load_state_dict({k: torch.as_tensor(v).to(device) for k, v in state.items()})
+    # Arrays are copied: those Ray hands over are read-only, which torch.as_tensor warns about.
+    actor.load_state_dict({k: (v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v)))
+                           .to(device) for k, v in state.items()})  # fmt: skip

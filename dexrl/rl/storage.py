@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from dexrl.rl.normalizer import Moments, RunningMeanStd, compute_moments
+from dexrl.rl.running_stats import Moments, RunningMeanStd, compute_moments
 
 F32 = NDArray[np.float32]
 Bool = NDArray[np.bool_]

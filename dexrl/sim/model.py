@@ -7,6 +7,7 @@ everything else is written straight into an env's own MjModel (docs/architecture
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from dexrl.config import PHYSICS_SCALES
 from dexrl.paths import model_path
+from dexrl.sim.scene import EMPTY_PREFIX_WARNING, compose_scene, describe_scene
 
 
 def load_spec(relative_path: str, timestep: float | None = None) -> mujoco.MjSpec:
@@ -30,13 +32,19 @@ def load_spec(relative_path: str, timestep: float | None = None) -> mujoco.MjSpe
 
 
 def scene_spec(cfg: Any) -> mujoco.MjSpec:
-    """The spec of an env's scene as its tasks build it (an EnvConfig): the MJCF at env.timestep,
+    """The spec of an env's scene as its tasks build it (an EnvConfig): the robot's hand with the
+    env's object (dexrl.sim.scene.compose_scene) at env.timestep, env.palm_friction and
     env.geom_friction written, the robot's calibrated physics applied (apply_robot_physics)."""
-    spec = load_spec(cfg.model, timestep=cfg.timestep)
+    spec = compose_scene(cfg)
+    spec.option.timestep = cfg.timestep
+    if cfg.palm_friction:
+        for name in cfg.robot.palm_geoms:
+            spec.geom(name).friction[0] = cfg.palm_friction
     for name, mu in cfg.geom_friction.items():
         geom = spec.geom(name)
         if geom is None:
-            raise ValueError(f"env.geom_friction names geom '{name}', which {cfg.model} does not have")
+            raise ValueError(f"env.geom_friction names geom '{name}', which the scene ({describe_scene(cfg)}) "
+                             "does not have")  # fmt: skip
         geom.friction[0] = mu
     return apply_robot_physics(spec, cfg.robot)  # calibrated physics; nothing when not calibrated
 
@@ -44,7 +52,9 @@ def scene_spec(cfg: Any) -> mujoco.MjSpec:
 def compile_model(spec: mujoco.MjSpec) -> mujoco.MjModel:
     """Compile a spec; compile errors name the model."""
     try:
-        return spec.compile()
+        with warnings.catch_warnings():  # composed scenes: MuJoCo's empty-prefix note (dexrl.sim.scene)
+            warnings.filterwarnings("ignore", message=EMPTY_PREFIX_WARNING)
+            return spec.compile()
     except ValueError as err:
         raise ValueError(f"MuJoCo could not compile model '{spec.modelname}': {err}") from err
 
@@ -117,39 +127,36 @@ class HandModelIds:
     hand_qpos_adr: np.ndarray  # [n_hand_joints] qpos addresses of the hand's hinge joints
     hand_dof_adr: np.ndarray  # [n_hand_joints] dof addresses of the same joints
     hand_joint_names: tuple[str, ...]
-    fingertip_site: np.ndarray  # [5] site ids
+    hand_bodies: np.ndarray  # the root body and its subtree
+    fingertip_site: np.ndarray  # [n_tips] site ids (robot.fingertip_sites)
     palm_site: int
-    touch_adr: np.ndarray  # [5] sensordata addresses of the touch sensors
+    touch_adr: np.ndarray  # [n_touch] sensordata addresses of the touch sensors
     cube_qpos_adr: int  # -1 when the model has no cube (7 qpos: pos, quat w x y z)
     cube_dof_adr: int  # -1 when the model has no cube (6 dofs: linear, angular)
     cube_body: int
     goal_mocap: int  # -1 when the model has no goal marker
-    target_mocap: np.ndarray  # [5] mocap ids of reach targets (empty when absent)
+    target_mocap: np.ndarray  # [n_tips] mocap ids of reach targets (empty when absent)
 
     @staticmethod
-    def resolve(
-        model: mujoco.MjModel, fingertip_sites: list[str], palm_site: str, touch_sensors: list[str]
-    ) -> HandModelIds:
-        hinge = [
-            j
-            for j in range(model.njnt)
-            if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE and model.body(model.jnt_bodyid[j]).name
-            in _hand_bodies(model)
-        ]
+    def resolve(model: mujoco.MjModel, robot: Any) -> HandModelIds:
+        """Ids of a compiled scene for a robot config (a RobotConfig)."""
+        from dexrl.robots import reach_target_names
+
+        bodies = subtree_bodies(model, robot.root_body)
+        hinge = [j for j in range(model.njnt)
+                 if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE and model.jnt_bodyid[j] in bodies]  # fmt: skip
         names = tuple(model.joint(j).name for j in hinge)
         cube_joint = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, "cube_joint")
-        sensors = _ids(model, mujoco.mjtObj.mjOBJ_SENSOR, touch_sensors)
+        sensors = _ids(model, mujoco.mjtObj.mjOBJ_SENSOR, list(robot.touch_sensors))
         goal_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "goal")
-        targets = [
-            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"target_{f}")
-            for f in ("ff", "mf", "rf", "lf", "th")
-        ]
+        targets = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in reach_target_names(robot)]
         return HandModelIds(
             hand_qpos_adr=model.jnt_qposadr[hinge].copy(),
             hand_dof_adr=model.jnt_dofadr[hinge].copy(),
             hand_joint_names=names,
-            fingertip_site=_ids(model, mujoco.mjtObj.mjOBJ_SITE, fingertip_sites),
-            palm_site=int(_ids(model, mujoco.mjtObj.mjOBJ_SITE, [palm_site])[0]),
+            hand_bodies=bodies,
+            fingertip_site=_ids(model, mujoco.mjtObj.mjOBJ_SITE, list(robot.fingertip_sites)),
+            palm_site=int(_ids(model, mujoco.mjtObj.mjOBJ_SITE, [robot.palm_site])[0]),
             touch_adr=model.sensor_adr[sensors].copy(),
             cube_qpos_adr=int(model.jnt_qposadr[cube_joint]) if cube_joint >= 0 else -1,
             cube_dof_adr=int(model.jnt_dofadr[cube_joint]) if cube_joint >= 0 else -1,
@@ -161,21 +168,34 @@ class HandModelIds:
         )
 
 
-def _hand_bodies(model: mujoco.MjModel) -> set[str]:
-    """Names of bodies in the subtree of `forearm` (the hand's root body)."""
-    root = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "forearm")
+def subtree_bodies(model: mujoco.MjModel, root_name: str) -> np.ndarray:
+    """Ids of body `root_name` (the robot's root_body) and every body below it, in id order."""
+    root = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, root_name)
     if root < 0:
-        raise ValueError("model has no body named 'forearm' (the hand's root)")
-    return {
-        model.body(b).name
-        for b in range(model.nbody)
-        if b == root or _is_descendant(model, b, root)
-    }
+        raise ValueError(f"model has no body named '{root_name}' (robot.root_body, the hand's root)")
+    inside = np.zeros(model.nbody, dtype=bool)
+    inside[root] = True
+    for b in range(root + 1, model.nbody):  # a parent's id is below its children's
+        inside[b] = inside[model.body_parentid[b]]
+    return np.flatnonzero(inside)
 
 
-def _is_descendant(model: mujoco.MjModel, body: int, root: int) -> bool:
-    while body > 0:
-        body = int(model.body_parentid[body])
-        if body == root:
-            return True
-    return False
+def check_scene(cfg: Any) -> None:
+    """Compose and compile an env's scene (an EnvConfig) once, so that a robot or object MJCF
+    that is missing, does not parse, lacks an element the robot config names, has no hinge joint
+    under robot.root_body, or clashes with the object is one ValueError naming it before any
+    worker starts (dexrl.frontdoor.typed_configs calls it)."""
+    try:
+        model = compile_model(scene_spec(cfg))
+    except FileNotFoundError as err:
+        raise ValueError(str(err)) from None
+    robot = cfg.robot
+    ids = HandModelIds.resolve(model, robot)
+    if not ids.hand_joint_names:
+        raise ValueError(f"robot '{robot.name}': no hinge joint under robot.root_body '{robot.root_body}' "
+                         f"in {robot.mjcf}; name the body whose subtree holds the finger joints")  # fmt: skip
+    for key in ("ready_pose", "grasp_pose"):
+        unknown = sorted(set(getattr(robot, key)) - set(ids.hand_joint_names))
+        if unknown:
+            raise ValueError(f"robot.{key} names unknown joints {unknown}; the hand's joints: "
+                             f"{list(ids.hand_joint_names)}")  # fmt: skip

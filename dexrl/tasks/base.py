@@ -2,7 +2,8 @@
 
 One `HandTask` steps K envs; each task module (reach, cube_rotate, ...) supplies the goal, the
 distance to it, the observations and its reset. Section order follows MuJoCo Playground's task
-modules: init → reset → step → observations → reward terms.
+modules: init → reset → step → reward terms; the observations (named parts, each with its
+real-hand source) are in `dexrl.tasks.observations`.
 
 Conventions (docs/architecture.md; [D]'s values: docs/references.md "Block reorientation task"):
 - actions in [-1, 1] are *relative* joint-target steps, smoothed by an exponential moving average
@@ -30,30 +31,14 @@ import mujoco
 import numpy as np
 
 from dexrl.config import EnvConfig
+from dexrl.obs_parts import ObsPart as ObsPart  # re-exported: tasks and dexrl.adr import it here
 from dexrl.sim.batch import BatchedSim
 from dexrl.sim.model import HandModelIds, compile_model, scene_spec
+from dexrl.tasks.observations import TaskObservations
 
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 # MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
 _BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)
-
-
-@dataclass(frozen=True)
-class ObsPart:
-    """One named part of the policy observation (docs/architecture.md §11).
-
-    ADR's observation noise reads `noise`; the export manifest reads every field, so a real
-    hand's controller can build the same vector.
-    """
-
-    name: str
-    size: int
-    units: str
-    frame: str
-    noise: str = "exact"
-    """Sensor-noise class ([D] levels in dexrl.adr.apply.OBS_NOISE_LEVELS): fingertip_pos,
-    object_pos, object_quat, or exact (no sensor noise modelled: goals, joint state, actions)."""
-    description: str = ""
 
 
 ACTION_MODES = ("relative", "absolute")
@@ -71,8 +56,9 @@ class StepResult:
     info: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class HandTask:
-    """Base of all hand tasks. Subclasses implement the `_task_*` methods."""
+class HandTask(TaskObservations):
+    """Base of all hand tasks. Subclasses implement the `_task_*` methods (observations:
+    `dexrl.tasks.observations`)."""
 
     def __init__(self, cfg: EnvConfig, num_envs: int = 1, seed: int = 0, autoreset: bool = True) -> None:
         if num_envs < 1:
@@ -87,7 +73,7 @@ class HandTask:
         # Every env owns its MjModel: ADR writes fields per env (docs/architecture.md §2).
         self.sim = BatchedSim([copy.deepcopy(self.base_model) for _ in range(num_envs)], cfg.substeps)
         r = cfg.robot
-        self.ids = HandModelIds.resolve(self.base_model, r.fingertip_sites, r.palm_site, r.touch_sensors)
+        self.ids = HandModelIds.resolve(self.base_model, r)
         self.action_dim = self.base_model.nu
         self.ctrl_low = self.base_model.actuator_ctrlrange[:, 0].copy()
         self.ctrl_high = self.base_model.actuator_ctrlrange[:, 1].copy()
@@ -260,8 +246,14 @@ class HandTask:
         self.last_action = a
         for hook in self.pre_physics_hooks:
             hook()
+        self.physics_step()
+
+    def physics_step(self) -> None:
+        """One control period of physics toward the current targets, the snapshot refreshed, then
+        the task's own bookkeeping (`_task_after_physics`; SimHand runs this for a deployed policy)."""
         self.sim.step(self.targets)
         self.refresh()
+        self._task_after_physics()
 
     def _executed_actions(self, a: np.ndarray) -> np.ndarray:
         """[K, A] what the hand executes: the action of `action_delay` steps ago, plus noise."""
@@ -393,83 +385,6 @@ class HandTask:
         unhealthy episode is ended (terminated) and flagged so its data stays from the learner."""
         return ~self.diverged & np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
 
-    # ----------------------------------------------------------------- observations
-    def palm_pos(self) -> np.ndarray:
-        """[K, 3] palm centre in the world (m)."""
-        return self.site_pos[:, 0]
-
-    def fingertips(self) -> np.ndarray:
-        """[K, 5, 3] fingertip positions relative to the palm centre (m)."""
-        return self.site_pos[:, 1:] - self.site_pos[:, :1]
-
-    def hand_qpos(self) -> np.ndarray:
-        return self.qpos[:, self.ids.hand_qpos_adr]
-
-    def observations(self) -> tuple[np.ndarray, np.ndarray]:
-        """(policy obs [K, Do], critic obs [K, Dc]) from one pass over the snapshot."""
-        clean = self._policy_obs_clean()
-        return self._noisy(clean), self._critic(clean)
-
-    def policy_obs(self) -> np.ndarray:
-        """[K, Do] what a real hand could sense, with observation noise."""
-        return self._noisy(self._policy_obs_clean())
-
-    def critic_obs(self) -> np.ndarray:
-        """[K, Dc] privileged: clean policy obs, full qpos/qvel, touch forces, task extras."""
-        return self._critic(self._policy_obs_clean())
-
-    def policy_obs_parts(self) -> tuple[ObsPart, ...]:
-        """The named parts of the policy observation, in order (sizes sum to obs_dim)."""
-        return tuple(part for part, _ in self._policy_terms())
-
-    def _policy_obs_clean(self) -> np.ndarray:
-        return np.concatenate([value for _, value in self._policy_terms()], axis=1)
-
-    def _check_obs_parts(self) -> None:
-        """Once, at construction: each part's value has its declared size."""
-        for part, value in self._policy_terms():
-            if value.shape != (self.num_envs, part.size):
-                raise ValueError(
-                    f"observation part {part.name!r} declares size {part.size} but gives "
-                    f"{value.shape[1:]} per env"
-                )
-
-    def _policy_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
-        """The task's parts followed by the hand's proprioception and control state."""
-        return [*self._task_obs_terms(), *self._proprioception_terms()]
-
-    def _proprioception_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
-        """What the hand's own controller knows: joint angles, the targets it is tracking, the
-        smoothed action (relative control) and the last action. Without the targets and the
-        EMA state the task is partially observable: the same observation can precede different
-        motions (docs/architecture.md §12)."""
-        A, J = self.action_dim, len(self.ids.hand_qpos_adr)
-        terms = [
-            (ObsPart("joint_pos", J, "rad", "joint space (robot joint order)"), self.hand_qpos()),
-            (ObsPart("joint_targets", A, "actuator ctrl units (rad; coupled J1+J2: sum of both)",
-                     "actuator space (actuator order)",
-                     description="position targets the actuators are tracking"), self.targets),
-        ]  # fmt: skip
-        if self.cfg.action_mode == "relative":
-            terms.append((ObsPart("smoothed_action", A, "action units [-1, 1]", "actuator space",
-                                  description=f"EMA ({self.cfg.action_ema}) of executed actions"),
-                          self.smoothed_action))  # fmt: skip
-        terms.append(
-            (ObsPart("last_action", A, "action units [-1, 1]", "actuator space"), self.last_action)
-        )
-        return terms
-
-    def _noisy(self, clean: np.ndarray) -> np.ndarray:
-        out = clean + self.obs_noise_corr
-        noisy = np.flatnonzero(self.obs_noise_uncorr_std.any(axis=1))
-        if noisy.size:
-            out[noisy] += self.obs_noise_uncorr_std[noisy] * self._env_normals(noisy, self.obs_dim)
-        return out.astype(np.float32)
-
-    def _critic(self, clean: np.ndarray) -> np.ndarray:
-        parts = [clean, self.qpos, np.clip(self.qvel, -50.0, 50.0), self.touch, self._task_privileged()]
-        return np.concatenate(parts, axis=1).astype(np.float32)
-
     # ----------------------------------------------------------------- task interface
     def _task_init(self) -> None:
         """Allocate per-env goal state."""
@@ -494,13 +409,9 @@ class HandTask:
         """{name: [K] weighted value} of the task's own reward terms, after the step (default none)."""
         return {}
 
+    def _task_after_physics(self) -> None:
+        """After each control period's physics (the Rubik's cube commits turns and re-binds)."""
+
     def _task_dropped(self) -> np.ndarray:
         """[K] bool: the object fell."""
         return np.zeros(self.num_envs, dtype=bool)
-
-    def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
-        """[(part, value [K, size])] of the task's policy observation (goal, object, ...)."""
-        raise NotImplementedError
-
-    def _task_privileged(self) -> np.ndarray:
-        return np.zeros((self.num_envs, 0))

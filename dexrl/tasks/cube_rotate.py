@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from dexrl.tasks.base import HandTask, ObsPart
+from dexrl.obs_parts import (
+    FINGERTIP_POSITIONS,
+    GOAL_ORIENTATION,
+    GOAL_RELATIVE_ORIENTATION,
+    OBJECT_POSITION,
+    SIMULATOR,
+    ObsPart,
+    Source,
+)
+from dexrl.sim.scene import describe_scene
+from dexrl.tasks.base import HandTask
 from dexrl.tasks.rotations import (
     ALIGNED_QUATS,
     quat_conj,
@@ -36,7 +46,7 @@ class CubeRotateTask(HandTask):
     def _task_init(self) -> None:
         if self.ids.cube_qpos_adr < 0:
             raise ValueError(f"task '{self.cfg.task}' needs a model with a 'cube_joint' free joint; "
-                             f"{self.cfg.model} has none")
+                             f"the scene ({describe_scene(self.cfg)}) has none")
         a = self.ids.cube_qpos_adr
         self.cube_start_pos = self.base_model.qpos0[a : a + 3].copy()
         if self.cfg.start_pose == "grasp":  # where the robot's grasp pose holds the object
@@ -124,23 +134,41 @@ class CubeRotateTask(HandTask):
         return self.cube_pos()[:, 2] < -self.cfg.drop_below_palm
 
     # ----------------------------------------------------------------- observations
+    object_frame = "the cube's body frame"  # what the cube's orientation (and a tracker) refers to
+
     def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         cube_q = canonical(self.cube_quat())
         goal_q = canonical(self.goal_quat)
         relative = canonical(quat_mul(goal_q, quat_conj(cube_q)))
         palm = "world axes, origin at the palm centre"
         quat = "quaternion (w, x, y, z), w >= 0"
+        tips = self.fingertips()  # sizes from the robot: 3 per fingertip site
+        tracker = Source("object_orientation", f"orientation of {self.object_frame}")
         return [
-            (ObsPart("fingertip_pos", 15, "m", palm, "fingertip_pos",
-                     "5 fingertips (robot order) x (x, y, z)"),
-             self.fingertips().reshape(self.num_envs, -1)),
-            (ObsPart("cube_pos", 3, "m", palm, "object_pos"), self.cube_pos()),
-            (ObsPart("cube_quat", 4, quat, "world", "object_quat"), cube_q),
-            (ObsPart("goal_quat", 4, quat, "world", "exact"), goal_q),
-            (ObsPart("goal_relative_quat", 4, quat, "world (goal * cube^-1)", "object_quat"), relative),
+            (ObsPart("fingertip_pos", 3 * tips.shape[1], "m", palm, "fingertip_pos",
+                     f"{tips.shape[1]} fingertips (robot order) x (x, y, z)", source=FINGERTIP_POSITIONS),
+             tips.reshape(self.num_envs, -1)),
+            (ObsPart("cube_pos", 3, "m", palm, "object_pos", source=OBJECT_POSITION), self.cube_pos()),
+            (ObsPart("cube_quat", 4, quat, "world", "object_quat", source=tracker), cube_q),
+            (ObsPart("goal_quat", 4, quat, "world", "exact", source=GOAL_ORIENTATION), goal_q),
+            (ObsPart("goal_relative_quat", 4, quat, "world (goal * cube^-1)", "object_quat",
+                     source=GOAL_RELATIVE_ORIENTATION), relative),
         ]  # fmt: skip
 
-    def _task_privileged(self) -> np.ndarray:
+    def _task_privileged_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         v = self.ids.cube_dof_adr
-        vel = self.qvel[:, v : v + 6]
-        return np.concatenate([np.clip(vel, -50, 50), self.distance[:, None]], axis=1)
+        vel = np.clip(self.qvel[:, v : v + 6], -50, 50)
+        return [
+            (ObsPart("cube_vel", 6, "m/s, rad/s (clipped to +-50)", "free joint: linear world, angular body",
+                     source=SIMULATOR), vel),
+            (ObsPart("goal_distance", 1, "task distance", "", source=SIMULATOR), self.distance[:, None]),
+        ]  # fmt: skip
+
+    # ----------------------------------------------------------------- what a real hand reads
+    def deploy_goal(self, i: int) -> dict[str, np.ndarray]:
+        return {"goal_quat": self.goal_quat[i].copy()}
+
+    def tracker_reading(self, i: int) -> dict[str, np.ndarray]:
+        """The cube's centre (world) and the orientation the task observes (`cube_quat`)."""
+        a = self.ids.cube_qpos_adr
+        return {"object_pos": self.qpos[i, a : a + 3].copy(), "object_quat": self.cube_quat()[i].copy()}

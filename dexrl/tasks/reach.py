@@ -1,4 +1,4 @@
-"""reach: move the five fingertips to random targets (the simplest task; start here).
+"""reach: move every fingertip to a random target (the simplest task; start here).
 
 Targets are the fingertip positions of a random reachable pose (joints drawn within
 `reach_target_range` of their ranges around the ready pose, coupled joints kept equal), so every
@@ -11,7 +11,8 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from dexrl.tasks.base import HandTask, ObsPart
+from dexrl.obs_parts import FINGERTIP_POSITIONS, FINGERTIP_TARGET_ERRORS, FINGERTIP_TARGETS, ObsPart
+from dexrl.tasks.base import HandTask
 
 _MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
@@ -20,7 +21,7 @@ class ReachTask(HandTask):
     """Fingertips to random reachable targets (positions relative to the palm centre)."""
 
     def _task_init(self) -> None:
-        self.goal_tips = np.zeros((self.num_envs, 5, 3))
+        self.goal_tips = np.zeros((self.num_envs, len(self.ids.fingertip_site), 3))
         m = self.base_model
         jids = [m.joint(n).id for n in self.ids.hand_joint_names]
         self._lo, self._hi = m.jnt_range[jids, 0], m.jnt_range[jids, 1]
@@ -57,7 +58,7 @@ class ReachTask(HandTask):
         return d.site_xpos[self.ids.fingertip_site] - d.site_xpos[self.ids.palm_site]
 
     def _draw_goal_tips(self, i: int, rng: np.random.Generator) -> np.ndarray:
-        """[5, 3] fingertips (palm frame) of a pose within reach_target_range of the ranges."""
+        """[n_tips, 3] fingertips (palm frame) of a pose within reach_target_range of the ranges."""
         m, d = self.sim.models[i], self.sim.datas[i]
         saved = d.qpos.copy()
         frac = self.cfg.reach_target_range
@@ -72,7 +73,7 @@ class ReachTask(HandTask):
         return tips
 
     def tip_errors(self) -> np.ndarray:
-        """[K, 5] distance of each fingertip to its target (m)."""
+        """[K, n_tips] distance of each fingertip to its target (m)."""
         return np.linalg.norm(self.fingertips() - self.goal_tips, axis=-1)
 
     def _task_distance(self) -> np.ndarray:
@@ -94,12 +95,16 @@ class ReachTask(HandTask):
     def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         tips = self.fingertips()
         frame = "world axes, origin at the palm centre"
-        K = self.num_envs
+        K, n = self.num_envs, 3 * tips.shape[1]  # sizes from the robot: 3 per fingertip site
         return [
-            (ObsPart("fingertip_pos", 15, "m", frame, "fingertip_pos",
-                     "5 fingertips (robot order) x (x, y, z)"), tips.reshape(K, -1)),
-            (ObsPart("target_pos", 15, "m", frame, "exact", "each fingertip's target"),
+            (ObsPart("fingertip_pos", n, "m", frame, "fingertip_pos",
+                     f"{n // 3} fingertips (robot order) x (x, y, z)", source=FINGERTIP_POSITIONS),
+             tips.reshape(K, -1)),
+            (ObsPart("target_pos", n, "m", frame, "exact", "each fingertip's target", source=FINGERTIP_TARGETS),
              self.goal_tips.reshape(K, -1)),
-            (ObsPart("target_minus_fingertip", 15, "m", frame, "fingertip_pos"),
+            (ObsPart("target_minus_fingertip", n, "m", frame, "fingertip_pos", source=FINGERTIP_TARGET_ERRORS),
              (self.goal_tips - tips).reshape(K, -1)),
         ]  # fmt: skip
+
+    def deploy_goal(self, i: int) -> dict[str, np.ndarray]:
+        return {"target_pos": self.goal_tips[i].reshape(-1).copy()}

@@ -26,10 +26,14 @@ def task_class(task: str) -> type:
         from dexrl.tasks.cube_rotate import CubeRotateTask
 
         return CubeRotateTask
-    if task in ("face_turn", "cube_solve"):
-        from dexrl.tasks import rubiks  # noqa: F401  (added with the Rubik's cube model)
+    if task == "face_turn":
+        from dexrl.tasks.rubiks import FaceTurnTask
 
-        return rubiks.TASKS[task]  # type: ignore[attr-defined,no-any-return]
+        return FaceTurnTask
+    if task == "cube_solve":
+        from dexrl.tasks.rubiks_solve import CubeSolveTask
+
+        return CubeSolveTask
     raise ValueError(f"unknown task '{task}'")
 
 

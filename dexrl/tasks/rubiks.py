@@ -1,7 +1,8 @@
-"""face_turn and cube_solve: turn and solve a Rubik's cube in the hand ([R]).
+"""face_turn: turn a face of a Rubik's cube in the hand, or flip another face up ([R]).
 
-The cube model (docs/architecture.md §6) and its symbolic state are in `dexrl.tasks.rubiks_cube`,
-goals from the planner's subgoals in `dexrl.tasks.rubiks_goals`, the hand-free test rig in
+cube_solve (`dexrl.tasks.rubiks_solve`) is this task with goals from a solve plan. The cube
+model (docs/architecture.md §6) and its symbolic state are in `dexrl.tasks.rubiks_cube`, goals
+from the planner's subgoals in `dexrl.tasks.rubiks_goals`, the hand-free test rig in
 `dexrl.tasks.rubiks_rig`.
 """
 
@@ -15,19 +16,17 @@ import mujoco
 import numpy as np
 
 from dexrl.config import EnvConfig
+from dexrl.obs_parts import SIMULATOR, ObsPart, Source
 from dexrl.solver import (
     FACES,
     CubeOrientation,
-    CubePlanner,
     CubeState,
-    PlannerSettings,
     RotateSubgoal,
     Subgoal,
     flip_to_top,
-    parse_moves,
     random_scramble,
 )
-from dexrl.tasks.base import ObsPart, StepResult
+from dexrl.tasks.base import StepResult
 from dexrl.tasks.cube_rotate import CubeRotateTask
 from dexrl.tasks.rotations import quat_mul, rotation_distance
 from dexrl.tasks.rubiks_cube import (
@@ -43,13 +42,7 @@ from dexrl.tasks.rubiks_cube import (
     set_face_detent,
     set_face_friction,
 )
-from dexrl.tasks.rubiks_goals import (
-    ORIENTATIONS,
-    SolvePlan,
-    aligned_pose,
-    anchor_subgoal,
-    subgoal_quat,
-)
+from dexrl.tasks.rubiks_goals import ORIENTATIONS, aligned_pose, subgoal_quat
 
 ROTATE, FLIP = 0, 1  # subgoal type codes in observations and info["subgoal_type"]
 
@@ -160,8 +153,7 @@ class FaceTurnTask(CubeRotateTask):
             self.sim.datas[i].mocap_quat[self.ids.goal_mocap] = self.goal_quat[i]
 
     # ----------------------------------------------------------------- step
-    def apply_actions(self, actions: np.ndarray) -> None:
-        super().apply_actions(actions)
+    def _task_after_physics(self) -> None:
         self._update_cubes()
 
     def _update_cubes(self) -> None:
@@ -252,32 +244,52 @@ class FaceTurnTask(CubeRotateTask):
         )
 
     # ----------------------------------------------------------------- observations
+    object_frame = "the cube's own frame, named by its centre stickers (unchanged by layer turns)"
+
+    def _face_goal(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The face subgoal as a goal source states it: ([K] rotate, [K] face-angle target (rad),
+        [K] the rotate subgoal's face is the top layer). The target is in the hinge angle's
+        coordinates (re-based at each committed quarter turn), or the whole turn asked for when
+        the face is not on top."""
+        bound = self.goal_face_bound
+        target = np.where(bound, self.face_target - self.face_turns * QUARTER, self.face_target)
+        return self.goal_type == ROTATE, target, bound
+
     def _task_obs_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         q, align = self._face_progress()
+        rotate, target, on_top = self._face_goal()
         detent = np.round(q / QUARTER) * QUARTER
-        rotate = self.goal_type == ROTATE
-        to_target = np.where(
-            self.goal_face_bound,
-            self.face_target - (self.face_turns * QUARTER + q),
-            self.face_target,
-        )
-        remaining = np.where(rotate, to_target, detent - q)
-        extra = np.stack(
-            [q, remaining, rotate.astype(np.float64), (~rotate).astype(np.float64)], axis=1
-        )
-        part = ObsPart(
-            "face",
-            4,
-            "rad, rad, one-hot (2)",
-            "top-face hinge",
-            description="top-face angle, angle still to turn, subgoal is rotate / flip",
-        )
+        remaining = np.where(rotate, np.where(on_top, target - q, target), detent - q)
+        extra = np.stack([q, remaining, rotate.astype(np.float64), (~rotate).astype(np.float64)], axis=1)
+        tracker = (f"face_angle: the hinge angle, continuous until the layer settles within "
+                   f"{self.settings.face_tolerance:g} rad of the next 90-degree detent, then re-based "
+                   "by -+90 degrees (a committed quarter turn)")
+        part = ObsPart("face", 4, "rad, rad, one-hot (2)", "top-face hinge",
+                       description="top-face angle, angle still to turn, subgoal is rotate / flip",
+                       source=Source("face_progress", tracker))  # fmt: skip
         return [*super()._task_obs_terms(), (part, extra)]
 
-    def _task_privileged(self) -> np.ndarray:
+    def _task_privileged_terms(self) -> list[tuple[ObsPart, np.ndarray]]:
         q, align = self._face_progress()
         vel = np.clip(self.qvel[:, self.cube_ids.hinge_dof], -50.0, 50.0)
-        return np.concatenate([super()._task_privileged(), vel[:, None], align[:, None]], axis=1)
+        return [
+            *super()._task_privileged_terms(),
+            (ObsPart("face_vel", 1, "rad/s (clipped to +-50)", "top-face hinge", source=SIMULATOR), vel[:, None]),
+            (ObsPart("face_alignment", 1, "rad", "top-face hinge", source=SIMULATOR,
+                     description="|hinge angle - nearest 90-degree detent|"), align[:, None]),
+        ]  # fmt: skip
+
+    def deploy_goal(self, i: int) -> dict[str, np.ndarray]:
+        """goal_quat (the solver frame's) and the face subgoal: face_subgoal (rotate, flip),
+        face_angle_target (rad), face_on_top (1 or 0)."""
+        rotate, target, on_top = (x[i] for x in self._face_goal())
+        return {**super().deploy_goal(i), "face_subgoal": np.array([float(rotate), float(not rotate)]),
+                "face_angle_target": np.array([target]), "face_on_top": np.array([float(on_top)])}  # fmt: skip
+
+    def tracker_reading(self, i: int) -> dict[str, np.ndarray]:
+        """A cube-state tracker's reading: the cube's pose (its own frame) and the top layer's
+        angle relative to the cube body (the hinge angle)."""
+        return {**super().tracker_reading(i), "face_angle": self._face_progress()[0][i : i + 1].copy()}
 
     # ----------------------------------------------------------------- scripted manipulation
     def set_cube_orientation(self, i: int, quat: np.ndarray) -> None:
@@ -318,106 +330,3 @@ class FaceTurnTask(CubeRotateTask):
         v = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_envs,))
         for m, x in zip(self.sim.models, v, strict=True):
             set_face_detent(m, self.cube_ids, float(x))
-
-
-# ===================================================================== cube_solve
-class CubeSolveTask(FaceTurnTask):
-    """Solve a scrambled cube by the planner's subgoals, one goal at a time.
-
-    Reset: scramble (`scramble_moves` random moves, or the fixed `scramble`), plan flip / rotate
-    subgoals from the cube's pose (the cheapest the planner finds: `plan_*` settings). Each
-    subgoal is re-anchored to the cube's actual pose when it becomes the goal. A rotate subgoal succeeds only when the symbolic
-    state is the planned one; a quarter turn the plan did not ask for triggers a re-plan.
-    The episode ends when the cube is solved (terminated, info["cube_solved"]), on a drop or a timeout.
-    """
-
-    # A full scramble (kociemba is timed on 25-move scrambles, docs/references.md "Solver timings").
-    default_settings = RubiksSettings(scramble_moves=25)
-
-    def _task_init(self) -> None:
-        super()._task_init()
-        self.plans: list[SolvePlan] = [SolvePlan((), (CubeState.solved(),))] * self.num_envs
-        self.solved = np.zeros(self.num_envs, dtype=bool)
-        self.replans = np.zeros(self.num_envs, dtype=np.int64)
-        s = self.settings
-        self.planner = CubePlanner(  # one per task: its cache and kociemba child serve all envs
-            PlannerSettings(
-                budget_s=s.plan_budget_s,
-                flip_cost=s.plan_flip_cost,
-                rotate_cost=s.plan_rotate_cost,
-                max_calls=s.plan_max_calls,
-                clock=s.plan_clock,
-            )
-        )
-        self.planner.warm_up()
-
-    def _initial_state(self, i: int, rng: np.random.Generator) -> CubeState:
-        s = self.settings
-        if s.scramble:
-            moves = parse_moves(s.scramble)
-        else:
-            moves = random_scramble(random.Random(int(rng.integers(2**62))), s.scramble_moves)
-        return CubeState.solved().apply(moves)
-
-    def _set_binding(self, i: int) -> None:
-        self.binding_quat[i] = self.cubes[i].binding_quat
-        self._binding_right[i] = right_product_matrix(self.binding_quat[i])
-
-    def _start_episode(self, i: int, pose: CubeOrientation) -> None:
-        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose, self.planner)
-        self.solved[i] = False
-        self.replans[i] = 0
-
-    def _new_goal(self, i: int, rng: np.random.Generator) -> None:
-        """The plan's current subgoal, re-anchored to the pose the cube is in."""
-        plan, cube = self.plans[i], self.cubes[i]
-        pose, yaw = aligned_pose(cube.solver_quat(self.sim.datas[i]))
-        subgoal = plan.current
-        while subgoal is not None:
-            anchored = anchor_subgoal(subgoal, pose)
-            if isinstance(subgoal, RotateSubgoal) and pose.up_face != subgoal.face:
-                self._replan(i, pose)  # the face to turn is not up: the plan no longer fits
-                plan = self.plans[i]
-                subgoal = plan.current
-                continue
-            if anchored is not None:
-                break
-            plan.advance()  # a flip to the face already on top: nothing to do
-            subgoal = plan.current
-        if subgoal is None:
-            self.solved[i] = cube.state.is_solved
-        self._set_goal(i, anchor_subgoal(subgoal, pose) if subgoal else None, yaw)
-
-    def _replan(self, i: int, pose: CubeOrientation) -> None:
-        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose)
-        self.replans[i] += 1
-
-    def _task_on_success(self, i: int, rng: np.random.Generator) -> None:
-        self.plans[i].advance()
-        self._new_goal(i, rng)
-
-    def _update_cubes(self) -> None:
-        super()._update_cubes()
-        for i, (cube, plan) in enumerate(zip(self.cubes, self.plans, strict=True)):
-            if self.solved[i] or plan.on_track(cube.state):
-                continue
-            # A quarter turn the plan did not ask for (commits happen only when aligned).
-            self._replan(i, aligned_pose(cube.solver_quat(self.sim.datas[i]))[0])
-            self._new_goal(i, self.rngs[i])
-
-    def _task_success(self, distance: np.ndarray) -> np.ndarray:
-        ok = super()._task_success(distance)
-        for i in np.flatnonzero(ok & (self.goal_type == ROTATE)):
-            ok[i] = self.cubes[i].state == self.plans[i].expected_after
-        return ok & ~self.solved
-
-    def _extra_info(self, info: dict[str, np.ndarray]) -> np.ndarray:
-        super()._extra_info(info)
-        info["cube_solved"] = self.solved.copy()
-        info["subgoal_index"] = np.array([p.index for p in self.plans])
-        info["subgoals_total"] = np.array([len(p.subgoals) for p in self.plans])
-        info["replans"] = self.replans.copy()
-        return self.solved.copy()
-
-
-TASKS = {"face_turn": FaceTurnTask, "cube_solve": CubeSolveTask}

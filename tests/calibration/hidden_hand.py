@@ -34,7 +34,7 @@ class NoisyEncoders:
 
 def _sim_hand(robot: dict[str, Any]) -> Any:
     from dexrl.config import load_env_config
-    from dexrl.sim.hand_controller import SimHand
+    from dexrl.eval.sim_hand import SimHand
 
     hand = SimHand(load_env_config("reach", overrides={"robot": robot}), seed=0)
     hand.reset()

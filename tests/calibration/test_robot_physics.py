@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from dexrl.config import RobotConfig, load_env_config
-from dexrl.sim.model import apply_robot_physics, compile_model, load_spec, scene_spec
+from dexrl.sim.model import apply_robot_physics, compile_model, scene_spec
+from dexrl.sim.scene import compose_scene
 from dexrl.tasks.registry import make_task
 
 
@@ -23,9 +24,11 @@ def _bytes(model: mujoco.MjModel) -> bytes:
 @pytest.mark.parametrize("env", ["reach", "cube_rotate_z"])
 def test_the_default_robot_compiles_to_the_mjcf_model_bit_for_bit(env: str) -> None:
     cfg = load_env_config(env)
-    spec = load_spec(cfg.model, timestep=cfg.timestep)  # what the tasks compiled before calibration
-    for name, mu in cfg.geom_friction.items():
-        spec.geom(name).friction[0] = mu
+    spec = compose_scene(cfg)  # what the tasks compiled before calibration
+    spec.option.timestep = cfg.timestep
+    for name, mu in {**dict.fromkeys(cfg.robot.palm_geoms, cfg.palm_friction), **cfg.geom_friction}.items():
+        if mu:
+            spec.geom(name).friction[0] = mu
     raw = compile_model(spec)
     assert _bytes(compile_model(scene_spec(cfg))) == _bytes(raw)
     task = make_task(cfg, num_envs=1, seed=0, autoreset=False)
@@ -33,7 +36,8 @@ def test_the_default_robot_compiles_to_the_mjcf_model_bit_for_bit(env: str) -> N
     np.testing.assert_array_equal(task.action_delay, 0)
     # Every factor 1.0 changes nothing either (x * 1.0 is x in floating point).
     m = task.base_model
-    ones = RobotConfig(
+    ones = dataclasses.replace(
+        cfg.robot,
         actuator_gain_scale={m.actuator(a).name: 1.0 for a in range(m.nu)},
         actuator_force_range_scale={m.actuator(a).name: 1.0 for a in range(m.nu)},
         joint_damping_scale={n: 1.0 for n in task.ids.hand_joint_names},
@@ -64,7 +68,7 @@ def test_scales_multiply_the_mjcf_values_by_name() -> None:
 
 
 def test_a_scale_naming_no_element_or_not_positive_is_refused_by_name() -> None:
-    spec = load_spec("scenes/hand_reach.xml")
+    spec = compose_scene(load_env_config("reach"))
     with pytest.raises(ValueError, match="robot.joint_damping_scale names joint 'FFJ9'"):
         apply_robot_physics(spec, RobotConfig(joint_damping_scale={"FFJ9": 1.0}))
     with pytest.raises(ValueError, match="robot.actuator_gain_scale names actuator 'A_NOPE'"):
@@ -78,7 +82,7 @@ def test_a_scale_naming_no_element_or_not_positive_is_refused_by_name() -> None:
 def test_the_robot_latency_delays_the_task_adr_adds_to_it_and_simhand_acts_late() -> None:
     from dexrl.adr.apply import APPLIERS, ApplyContext
     from dexrl.adr.params import get_spec
-    from dexrl.sim.hand_controller import SimHand
+    from dexrl.eval.sim_hand import SimHand
 
     cfg = load_env_config("reach", overrides={"robot": {"action_latency_steps": 1, "init_qpos_noise": 0.0}})
     task = make_task(cfg, num_envs=1, seed=0, autoreset=False)

@@ -10,8 +10,8 @@ import pytest
 from export.exported import env_config, make_learner
 
 from dexrl.deploy import ControlLoop, Policy
+from dexrl.eval.sim_hand import SimHand
 from dexrl.export.bundle import export_policy
-from dexrl.sim.hand_controller import SimHand
 from dexrl.tasks.registry import make_task
 
 STEPS = 60

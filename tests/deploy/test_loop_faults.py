@@ -21,9 +21,9 @@ from export.exported import env_config, make_learner
 
 from dexrl.config import env_config_from_dict
 from dexrl.deploy import FAULTS, ControlLoop, GoalSourceError, Policy, SensorReading, StepRecord
-from dexrl.deploy.observation import BUILDERS, NEEDS
+from dexrl.deploy.observation import BUILDERS, SHAPES
+from dexrl.eval.sim_hand import SimHand
 from dexrl.export.bundle import export_policy
-from dexrl.sim.hand_controller import SimHand
 from dexrl.tasks.registry import make_task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "docs" / "policies" / "cube_rotate_z"
@@ -175,7 +175,11 @@ def test_fault_kinds_are_the_stats_fields_and_each_part_declares_what_it_reads()
 
     stats = LoopStats()
     assert list(stats.faults) == list(FAULTS) and set(FAULTS) <= set(stats.as_dict())
-    assert set(NEEDS) == set(BUILDERS)
+    # The deploy runtime builds every exportable source kind, and knows the shapes of all it reads.
+    from dexrl.obs_parts import KINDS
+
+    assert set(BUILDERS) == {name for name, kind in KINDS.items() if kind.exportable}
+    assert {r for name in BUILDERS for r in KINDS[name].reads if not r.startswith("control.")} == set(SHAPES)
 
 
 # ---------------------------------------------------------------------------- many corruptions

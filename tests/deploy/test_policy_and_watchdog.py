@@ -16,7 +16,7 @@ import pytest
 from export.exported import env_config
 
 from dexrl.deploy import ControlLoop, ManifestError, Policy, SensorReading
-from dexrl.sim.hand_controller import SimHand
+from dexrl.eval.sim_hand import SimHand
 
 ROOT = Path(__file__).resolve().parents[2]
 

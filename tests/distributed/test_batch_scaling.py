@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dexrl.distributed import trainer as trainer_mod
-from dexrl.distributed.trainer import nodes_line, resolve_batch
+from dexrl.distributed.ray_setup import nodes_line
+from dexrl.distributed.trainer import resolve_batch
 from dexrl.frontdoor import ConfigError, compose, typed_configs
 
 
@@ -60,3 +61,23 @@ def test_nodes_line() -> None:
     cluster.append({"NodeID": "dead", "NodeManagerAddress": "10.0.0.9", "Alive": False})
     assert nodes_line(["n1", "n2", "n1"], cluster, "n0") == \
         "Ray: 3 nodes, 3 rollout workers; workers per node: 10.0.0.0 (learner): 0, 10.0.0.1: 2, 10.0.0.2: 1"
+
+
+def _node(i: int, cpus: int, gpus: int = 0) -> dict[str, object]:
+    res: dict[str, float] = {"CPU": float(cpus)} | ({"GPU": float(gpus)} if gpus else {})
+    return {"NodeID": f"n{i}", "NodeManagerAddress": f"10.0.0.{i}", "Alive": True, "Resources": res}
+
+
+def test_placement_warnings_name_a_learner_away_from_the_gpu_and_unspread_workers() -> None:
+    from dexrl.distributed.ray_setup import placement_warnings
+
+    head_gpu = [_node(0, 4, gpus=1), _node(1, 16), _node(2, 16)]
+    assert placement_warnings(["n1", "n2"], head_gpu, "n0", "cuda:0") == []  # as intended
+    (line,) = placement_warnings(["n1", "n2"], head_gpu, "n0", "cpu")
+    assert "learner runs on CPU although this node (10.0.0.0) has 1 GPU" in line
+    gpu_elsewhere = [_node(0, 4), _node(1, 16, gpus=2)]
+    (line,) = placement_warnings(["n0", "n1"], gpu_elsewhere, "n0", "cpu")
+    assert "which has no GPU, while 10.0.0.1 (2) has GPUs" in line
+    (line,) = placement_warnings(["n1"] * 8, [_node(0, 4), _node(1, 16), _node(2, 16)], "n0", "cpu")
+    assert "all 8 rollout workers run on one node (10.0.0.1) of the 3 with CPUs" in line
+    assert placement_warnings(["n0"] * 2, [_node(0, 2)], "n0", "cpu") == []  # a laptop: nothing to say

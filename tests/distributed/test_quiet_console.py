@@ -15,7 +15,7 @@ def _record(message: str) -> logging.LogRecord:
 
 
 def test_only_rays_auth_enabled_notice_is_dropped() -> None:
-    from dexrl.distributed.trainer import _quiet_auth_notice
+    from dexrl.distributed.ray_setup import _quiet_auth_notice
 
     notice = ("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to "
               "opt out. For more information, see https://docs.ray.io/")  # fmt: skip

@@ -36,7 +36,7 @@ def test_shipped_checkpoint_keeps_turning_the_block_on_fresh_seeds() -> None:
 
 def test_shipped_onnx_policy_succeeds_on_the_simulated_hand() -> None:
     from dexrl.deploy import ControlLoop, Policy
-    from dexrl.sim.hand_controller import SimHand
+    from dexrl.eval.sim_hand import SimHand
 
     run = load_run(SHIPPED / "checkpoint")
     successes = []

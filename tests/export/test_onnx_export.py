@@ -20,7 +20,7 @@ from dexrl.export.bundle import export_policy
 from dexrl.export.graph import export_actor
 from dexrl.tasks.registry import make_task
 
-from .exported import env_config, make_learner, write_checkpoint
+from .exported import env_config, make_learner, replace, write_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,10 +154,45 @@ def test_export_refuses_a_policy_of_another_env(tmp_path: Path) -> None:
         export_policy(actor, reach, tmp_path)
 
 
-def test_an_observation_part_without_a_real_hand_source_is_refused() -> None:
-    """face_turn observes which face is turning ('face'), which no HandController provides yet."""
+def test_a_part_declared_not_exportable_stops_export_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A task whose observation has a part no real hand can provide declares it with a reason;
+    scripts/export.py then exits 2 with that reason on one line, and writes nothing."""
+    import importlib.util
+
+    from dexrl.obs_parts import not_exportable
+    from dexrl.tasks.cube_rotate import CubeRotateTask
+
+    real = CubeRotateTask._task_obs_terms
+
+    def terms(self):  # type: ignore[no-untyped-def]
+        out = real(self)
+        part, value = out[3]
+        return [*out[:3], (replace(part, source=not_exportable("a test sensor nobody builds")), value), *out[4:]]
+
+    write_checkpoint(tmp_path / "run" / "checkpoints" / "latest", env_config("cube_rotate"), "mlp")
+    monkeypatch.setattr(CubeRotateTask, "_task_obs_terms", terms)
+    spec = importlib.util.spec_from_file_location("_dexrl_export_not_exportable", ROOT / "scripts" / "export.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([f"checkpoint={tmp_path / 'run'}", f"out={tmp_path / 'exported'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1, err
+    assert err[0] == ("config error: cannot export a policy of env cube_rotate: its observation part "
+                      "'goal_quat' has no source on a real hand (a test sensor nobody builds)")  # fmt: skip
+    assert not (tmp_path / "exported").exists()
+
+
+def test_manifest_parts_carry_their_sources_for_every_task() -> None:
+    """face_turn and cube_solve export too: their 'face' part is read from a cube-state tracker's
+    face angle and the goal source's face subgoal."""
     from dexrl.export.manifest import observation_section
 
-    task = make_task(env_config("face_turn"), num_envs=1, seed=0, autoreset=False)
-    with pytest.raises(ValueError, match="observation part 'face' has no known source"):
-        observation_section(task)
+    for env in ("face_turn", "cube_solve"):
+        section = observation_section(make_task(env_config(env), num_envs=1, seed=0, autoreset=False))
+        face = next(p for p in section["parts"] if p["name"] == "face")
+        assert face["source"]["kind"] == "face_progress" and "reading.face_angle" in face["source"]["reads"]

@@ -1,5 +1,5 @@
-"""PPO learns, end to end and without a simulator: rollout loop -> RolloutBatch -> update ->
-weight broadcast, on tiny numpy environments (see toy_envs.py)."""
+"""PPO learns, end to end and without a simulator: rollout loop (the workers' numpy policy) ->
+RolloutBatch -> update -> weight broadcast, on tiny numpy environments (see toy_envs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from dexrl.rl.config import ModelConfig, PPOConfig
 from dexrl.rl.learner import PPOLearner
-from dexrl.rl.networks import load_actor_state, make_actor
+from dexrl.rl.numpy_actor import NumpyActor
 
 from .toy_envs import ContextualBandit, CueRecall, Runner
 
@@ -25,15 +25,15 @@ def train(env, kind: str, iterations: int, num_steps: int, seed: int = 0) -> lis
     learner = PPOLearner(
         env.obs_dim, env.critic_obs_dim, env.action_dim, PPO, MODELS[kind], device="cpu", seed=seed
     )
-    worker_actor = make_actor(env.obs_dim, env.action_dim, MODELS[kind], PPO.obs_clip)
-    load_actor_state(worker_actor, learner.actor_state())
+    worker_actor = NumpyActor(env.obs_dim, env.action_dim, MODELS[kind], PPO.obs_clip)
+    worker_actor.load_state(learner.actor_state())
     runner = Runner(env, worker_actor, num_steps, seed)
     returns = []
     for _ in range(iterations):
         batch, finished = runner.collect()
         returns.append(float(np.mean(finished)))
         learner.update(batch)
-        load_actor_state(worker_actor, learner.actor_state())  # the weight broadcast
+        worker_actor.load_state(learner.actor_state())  # the weight broadcast
     return returns
 
 

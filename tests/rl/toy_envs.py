@@ -7,9 +7,8 @@ observation of the final state on timeouts, like the real batched task envs.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from dexrl.rl.networks import GaussianActor
+from dexrl.rl.numpy_actor import NumpyActor
 from dexrl.rl.storage import RolloutBatch, RolloutBuffer
 
 StepResult = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -82,24 +81,24 @@ class CueRecall:
 
 
 class Runner:
-    """Collects T-step rollouts from a batched env with a CPU actor, like a rollout worker."""
+    """Collects T-step rollouts from a batched env with the numpy policy, like a rollout worker."""
 
-    def __init__(self, env, actor: GaussianActor, num_steps: int, seed: int) -> None:
+    def __init__(self, env, actor: NumpyActor, num_steps: int, seed: int) -> None:
         self.env, self.actor, self.num_steps = env, actor, num_steps
         self.buffer = RolloutBuffer(
             num_steps, env.num_envs, env.obs_dim, env.critic_obs_dim, env.action_dim
         )
         self.obs, self.critic_obs = env.observe()
         self.starts = np.ones(env.num_envs, bool)
-        self.hidden = tuple(h.numpy() for h in actor.initial_state(env.num_envs))
-        self.generator = torch.Generator().manual_seed(seed)
+        self.hidden = actor.initial_state(env.num_envs)
+        self.rng = np.random.default_rng(seed)
         self.episode_return = np.zeros(env.num_envs)
 
     def collect(self) -> tuple[RolloutBatch, list[float]]:
         hidden_before, finished = self.hidden, []
         for _ in range(self.num_steps):
             step = self.actor.sample(
-                self.obs, self.hidden, episode_starts=self.starts, generator=self.generator
+                self.obs, self.hidden, episode_starts=self.starts, rng=self.rng
             )
             self.hidden = step.hidden
             obs, critic_obs, rewards, terminated, truncated, final = self.env.step(step.actions)

@@ -82,7 +82,7 @@ def test_ray_address_that_does_not_answer_stops_with_one_line_fast(tmp_path: Pat
 
 
 def test_ray_address_auto_without_any_cluster_names_the_fix(tmp_path: Path) -> None:
-    from dexrl.distributed.trainer import join_ray_cluster
+    from dexrl.distributed.ray_setup import join_ray_cluster
     from dexrl.frontdoor import ConfigError
 
     # RAY_ADDRESS is what "auto" reads first: pointing it at a closed port is "no cluster here"

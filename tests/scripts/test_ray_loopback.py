@@ -14,7 +14,7 @@ PROBE = r'''
 import json, os, socket, struct
 import ray
 from dexrl.config import RayConfig
-from dexrl.distributed.trainer import init_ray
+from dexrl.distributed.ray_setup import init_ray
 
 def inodes(pid):
     out = set()

@@ -1,6 +1,6 @@
-"""Where dexrl finds its MJCF models and configs: every scene opens with MuJoCo's own loader (as
-`python -m mujoco.viewer --mjcf FILE` opens it, from any working directory); an installed wheel
-carries envs/ and configs/ and uses them; DEXRL_ASSETS points dexrl at another copy."""
+"""Where dexrl finds its MJCF models and configs: every hand and scene file opens with MuJoCo's own
+loader (as `python -m mujoco.viewer --mjcf FILE` opens it, from any working directory); an
+installed wheel carries envs/ and configs/ and uses them; DEXRL_ASSETS points dexrl at another copy."""
 
 from __future__ import annotations
 
@@ -19,36 +19,42 @@ import pytest
 from dexrl.config import known_env_names, load_env_config
 from dexrl.paths import configs_dir, envs_dir
 from dexrl.sim.model import compile_model, load_spec
+from dexrl.sim.scene import object_path
 
 REPO = Path(__file__).resolve().parents[2]
-SCENES = sorted(p.name for p in (REPO / "envs" / "scenes").glob("*.xml"))
+# Files that are whole models on their own: the hands, and the hand-free Rubik's rig. The env
+# scenes are composed from them (dexrl.sim.scene), so they have no file.
+MODELS = sorted(str(p.relative_to(REPO / "envs")) for p in (REPO / "envs").glob("*/*.xml")
+                if p.parent.name in ("hands", "scenes"))  # fmt: skip
 
 
 @pytest.mark.skipif("DEXRL_ASSETS" in os.environ, reason="DEXRL_ASSETS overrides the checkout")
 def test_the_checkout_provides_the_assets() -> None:
     assert envs_dir() == REPO / "envs" and configs_dir() == REPO / "configs"
-    assert "hand_block.xml" in SCENES and "hand_reach.xml" in SCENES
+    assert {"hands/dexhand.xml", "hands/leap.xml", "scenes/rubiks_rig.xml"} <= set(MODELS)
 
 
-@pytest.mark.parametrize("scene", SCENES)
-def test_scene_opens_with_mujocos_loader_from_any_directory(
-    scene: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("mjcf", MODELS)
+def test_model_file_opens_with_mujocos_loader_from_any_directory(
+    mjcf: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # includes must resolve relative to the file, not the shell
-    path = REPO / "envs" / "scenes" / scene
+    path = REPO / "envs" / mjcf
     viewer_model = mujoco.MjModel.from_xml_path(str(path))
     mujoco.mj_step(viewer_model, mujoco.MjData(viewer_model))
     # dexrl's MjSpec route compiles the very same model.
-    ours = compile_model(load_spec(f"scenes/{scene}"))
+    ours = compile_model(load_spec(mjcf))
     for size in ("nq", "nv", "nu", "nbody", "ngeom", "nsite", "neq", "ntendon", "nsensor"):
         assert getattr(ours, size) == getattr(viewer_model, size), size
     assert ours.opt.timestep == viewer_model.opt.timestep
 
 
-def test_every_env_config_names_an_existing_scene() -> None:
+def test_every_env_config_names_an_existing_object_and_robot() -> None:
     for name in known_env_names():
-        model = load_env_config(name).model
-        assert (REPO / "envs" / model).is_file(), f"configs/env/{name}.yaml: model {model} missing"
+        cfg = load_env_config(name)
+        path = object_path(cfg.object)
+        assert path is None or path.is_file(), f"configs/env/{name}.yaml: object {cfg.object} missing"
+        assert (REPO / "envs" / cfg.robot.mjcf).is_file()
 
 
 def _run(code: str, cwd: Path, env: dict[str, str]) -> str:
@@ -80,9 +86,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_ships_models_and_configs(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
-        "dexrl/_assets/envs/scenes/hand_block.xml",
-        "dexrl/_assets/envs/scenes/hand_reach.xml",
+        "dexrl/_assets/envs/common/scene.xml",
         "dexrl/_assets/envs/hands/dexhand.xml",
+        "dexrl/_assets/envs/hands/leap.xml",
         "dexrl/_assets/envs/objects/block.xml",
         "dexrl/_assets/configs/env/cube_rotate.yaml",
         "dexrl/_assets/configs/robot/dexhand.yaml",

@@ -15,11 +15,9 @@ import mujoco
 import numpy as np
 import pytest
 
-from dexrl.paths import envs_dir
+from dexrl.config import load_env_config
+from dexrl.sim.model import compile_model, scene_spec
 from dexrl.tasks.registry import make_task
-
-BLOCK_SCENE = envs_dir() / "scenes" / "hand_block.xml"
-REACH_SCENE = envs_dir() / "scenes" / "hand_reach.xml"  # the hand without a cube
 
 # Joint ranges in degrees from the Shadow Dexterous Hand specification (the hand dexhand copies).
 SPEC_RANGES_DEG: dict[str, tuple[float, float]] = {
@@ -41,14 +39,19 @@ CUBE_HALF = 0.0285  # envs/objects/block.xml: a 5.7 cm block
 PALM_HALF = (0.0325, 0.048, 0.011)  # envs/hands/dexhand.xml: palm_geom box half sizes
 
 
+def scene_model(env: str) -> mujoco.MjModel:
+    """The compiled scene of an env with the default robot (the dexhand): what its tasks build."""
+    return compile_model(scene_spec(load_env_config(env)))
+
+
 @pytest.fixture(scope="module")
 def block_model() -> mujoco.MjModel:
-    return mujoco.MjModel.from_xml_path(str(BLOCK_SCENE))
+    return scene_model("cube_rotate")
 
 
 @pytest.fixture(scope="module")
 def reach_model() -> mujoco.MjModel:
-    return mujoco.MjModel.from_xml_path(str(REACH_SCENE))
+    return scene_model("reach")  # the hand without a cube
 
 
 def _hinges(m: mujoco.MjModel) -> dict[str, int]:

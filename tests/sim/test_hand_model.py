@@ -10,10 +10,11 @@ import mujoco
 import numpy as np
 import pytest
 
+from dexrl.config import known_env_names, load_env_config
 from dexrl.paths import envs_dir
 from dexrl.sim.batch import BatchedSim
+from dexrl.sim.model import compile_model, scene_spec
 
-SCENE = envs_dir() / "scenes" / "hand_block.xml"
 HAND_JOINTS = (
     ["WRJ2", "WRJ1"]
     + [f"{f}J{k}" for f in ("FF", "MF", "RF") for k in (4, 3, 2, 1)]
@@ -22,9 +23,14 @@ HAND_JOINTS = (
 )
 
 
+def scene_model(env: str) -> mujoco.MjModel:
+    """The compiled scene of an env with the default robot (the dexhand): what its tasks build."""
+    return compile_model(scene_spec(load_env_config(env)))
+
+
 @pytest.fixture(scope="module")
 def model() -> mujoco.MjModel:
-    return mujoco.MjModel.from_xml_path(str(SCENE))
+    return scene_model("cube_rotate")
 
 
 def test_24_hinge_joints_and_20_force_limited_position_actuators(model: mujoco.MjModel) -> None:
@@ -68,14 +74,20 @@ def test_coupled_actuator_moves_both_distal_joints(model: mujoco.MjModel, finger
     assert abs(d.joint(f"{finger}J3").qpos[0]) < 0.05  # the others hold their target (0)
 
 
-@pytest.mark.parametrize("scene", sorted(p.name for p in (envs_dir() / "scenes").glob("*.xml")))
-def test_every_scene_loads_as_the_viewer_loads_it(scene: str) -> None:
-    m = mujoco.MjModel.from_xml_path(str(envs_dir() / "scenes" / scene))
+@pytest.mark.parametrize("mjcf", sorted(str(p.relative_to(envs_dir())) for p in envs_dir().glob("*/*.xml")
+                                         if p.parent.name in ("hands", "scenes")))  # fmt: skip
+def test_every_hand_and_scene_file_loads_as_the_viewer_loads_it(mjcf: str) -> None:
+    m = mujoco.MjModel.from_xml_path(str(envs_dir() / mjcf))
     assert m.nbody > 1
 
 
+@pytest.mark.parametrize("env", known_env_names())
+def test_every_env_composes_its_scene(env: str) -> None:
+    assert scene_model(env).nu > 0
+
+
 def test_each_env_owns_its_model() -> None:
-    base = mujoco.MjModel.from_xml_path(str(SCENE))
+    base = scene_model("cube_rotate")
     models = [copy.deepcopy(base) for _ in range(3)]
     cube = base.body("cube").id
     models[1].opt.gravity[:] = [0, 0, -30.0]  # env 1 only
@@ -99,6 +111,7 @@ def test_model_files_ship_in_the_wheel(tmp_path: Path) -> None:
                     "-w", str(tmp_path), str(root)], check=True, timeout=300)
     wheel = next(tmp_path.glob("dexrl-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "dexrl/_assets/envs/scenes/hand_block.xml" in names
+    assert "dexrl/_assets/envs/objects/block.xml" in names
+    assert "dexrl/_assets/envs/hands/leap.xml" in names and "dexrl/_assets/configs/robot/leap.yaml" in names
     assert "dexrl/_assets/envs/hands/dexhand.xml" in names
     assert "dexrl/_assets/configs/env/cube_rotate.yaml" in names

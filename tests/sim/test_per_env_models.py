@@ -10,14 +10,20 @@ import mujoco
 import numpy as np
 import pytest
 
-from dexrl.paths import envs_dir
+from dexrl.config import load_env_config
 from dexrl.sim.batch import BatchedSim
+from dexrl.sim.model import compile_model, scene_spec
 from dexrl.tasks.registry import make_task
 
 NOMINAL_CUBE_MASS = 0.078  # kg, envs/objects/block.xml
 HEAVY_CUBE_MASS = 0.3
 PUSH = np.array([0.2, 0.0, 0.0])  # N, applied at the cube's centre of mass
 SUBSTEPS = 20
+
+
+def scene_model(env: str) -> mujoco.MjModel:
+    """The compiled scene of an env with the default robot (the dexhand): what its tasks build."""
+    return compile_model(scene_spec(load_env_config(env)))
 
 
 def _set_cube_mass(m: mujoco.MjModel, cube: int, mass: float) -> None:
@@ -33,7 +39,7 @@ def _set_cube_mass(m: mujoco.MjModel, cube: int, mass: float) -> None:
 
 def _batch_with_floating_cube(masses: list[float]) -> BatchedSim:
     """One batch entry per mass; the cube lifted 30 cm above the hand so nothing touches it."""
-    base = mujoco.MjModel.from_xml_path(str(envs_dir() / "scenes" / "hand_block.xml"))
+    base = scene_model("cube_rotate")
     cube = base.body("cube").id
     models = [copy.deepcopy(base) for _ in masses]
     for m, mass in zip(models, masses, strict=True):
@@ -99,9 +105,8 @@ def test_task_envs_hold_separate_models() -> None:
 
 
 def test_replacing_a_model_keeps_the_batch_layout() -> None:
-    scenes = envs_dir() / "scenes"
-    block = mujoco.MjModel.from_xml_path(str(scenes / "hand_block.xml"))
-    no_cube = mujoco.MjModel.from_xml_path(str(scenes / "hand_reach.xml"))
+    block = scene_model("cube_rotate")
+    no_cube = scene_model("reach")
     sim = BatchedSim([copy.deepcopy(block) for _ in range(2)], substeps=2)
     with pytest.raises(ValueError, match="nq"):
         sim.replace_model(1, no_cube)

@@ -129,10 +129,10 @@ def test_non_finite_actions_are_refused_before_anything_moves(bad: float) -> Non
 
 def test_missing_model_file_is_named() -> None:
     for build in (
-        lambda: make_task("cube_rotate", overrides={"model": "scenes/missing.xml"}),
-        lambda: gym.make("dexrl/CubeRotate-v0", model="scenes/missing.xml"),
+        lambda: make_task("cube_rotate", overrides={"object": "missing"}),
+        lambda: gym.make("dexrl/CubeRotate-v0", object="missing"),
     ):
-        with pytest.raises(FileNotFoundError, match=r"scenes/missing\.xml.*hand_block\.xml"):
+        with pytest.raises(FileNotFoundError, match=r"objects/missing\.xml.*block"):
             build()
 
 

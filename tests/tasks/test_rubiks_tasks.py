@@ -26,9 +26,10 @@ from dexrl.solver import (
 )
 from dexrl.tasks.registry import make_task, register_gymnasium_envs
 from dexrl.tasks.rotations import rotation_distance
-from dexrl.tasks.rubiks import FLIP, ROTATE, CubeSolveTask, FaceTurnTask
+from dexrl.tasks.rubiks import FLIP, ROTATE, FaceTurnTask
 from dexrl.tasks.rubiks_cube import FACE_RGBA, FAIR_SCRAMBLE, RubiksSettings, rubiks_settings
 from dexrl.tasks.rubiks_goals import aligned_pose
+from dexrl.tasks.rubiks_solve import CubeSolveTask
 
 BLOCK_OBS_DIM = 114  # cube_rotate's policy observation: 30 of the task + 84 of the hand (joints, targets, EMA, action)
 

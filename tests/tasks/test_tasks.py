@@ -169,8 +169,8 @@ def test_bad_input_gets_clear_errors() -> None:
     bad[1, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or inf.*env 1, actuator 3"):
         task.step(bad)
-    with pytest.raises(FileNotFoundError, match="scenes/missing.xml"):
-        make_task("reach", overrides={"model": "scenes/missing.xml"})
+    with pytest.raises(FileNotFoundError, match="objects/missing.xml"):
+        make_task("reach", overrides={"object": "objects/missing.xml"})
     with pytest.raises(ValueError, match="env.substeps must be >= 1"):
         load_env_config("reach", {"substeps": 0})
     with pytest.raises(ValueError, match="substep"):

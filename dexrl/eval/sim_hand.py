@@ -1,13 +1,20 @@
 """SimHand: the `dexrl.deploy.HandController` protocol over a MuJoCo task (one env).
 
 A deployed control loop talks to SimHand exactly as it would to a real hand's driver: it reads
-joint positions, fingertip and palm positions and the object's pose, and sends actuator targets.
-Each `send_targets` runs one control period of physics (`substeps` x timestep). The task's goal,
-success and drop rules still run here (the simulator is the referee), so an episode through the
-deploy loop can be compared with the same episode stepped by the task. A robot config with a
+joint positions, fingertip and palm positions and what an object tracker reports (the object's
+pose; for the Rubik's cube also the top layer's angle: `HandTask.tracker_reading`), and sends
+actuator targets; `goal()` is the goal source (`HandTask.deploy_goal`). Each `send_targets` runs
+one control period of physics (`substeps` x timestep) and the task's own bookkeeping after it
+(the Rubik's cube commits quarter turns and re-binds, `HandTask.physics_step`).
+
+The task's goal, success and drop rules still run here (the simulator is the referee), so an
+episode through the deploy loop can be compared with the same episode stepped by the task. A robot config with a
 calibrated latency (`robot.action_latency_steps` = L) makes SimHand act on each target L control
 steps after it was sent, as a real hand whose commands arrive late (until then it holds the
 targets it had).
+
+SimHand joins `dexrl.tasks` and `dexrl.deploy`, so it lives above both (in `dexrl.eval`), not in
+`dexrl.sim`, which the tasks build on.
 """
 
 from __future__ import annotations
@@ -42,15 +49,13 @@ class SimHand:
     # ------------------------------------------------------------------ HandController
     def read(self) -> SensorReading:
         t = self.task
-        cube = t.ids.cube_qpos_adr
         return SensorReading(
             timestamp=time.monotonic(),  # sampled now, as a live sensor is
             joint_pos=t.hand_qpos()[0].copy(),
             palm_pos=t.site_pos[0, 0].copy(),
             fingertip_pos=t.site_pos[0, 1:].copy(),
-            object_pos=t.qpos[0, cube : cube + 3].copy() if cube >= 0 else None,
-            object_quat=t.qpos[0, cube + 3 : cube + 7].copy() if cube >= 0 else None,
             joint_vel=t.qvel[0, t.ids.hand_dof_adr].copy(),
+            **t.tracker_reading(0),
         )
 
     def send_targets(self, targets: np.ndarray) -> None:
@@ -59,8 +64,7 @@ class SimHand:
         self._in_flight.append(np.array(targets, dtype=np.float64))
         if len(self._in_flight) > self.latency:  # the target sent `latency` steps ago arrives
             t.targets[0] = self._in_flight.pop(0)
-        t.sim.step(t.targets)
-        t.refresh()
+        t.physics_step()
         self.steps += 1
         self._referee()
 
@@ -74,8 +78,6 @@ class SimHand:
             self.task.advance_goal(0)
 
     def goal(self) -> dict[str, Any]:
-        """The goal in the manifest's terms: goal_quat for cube tasks, target_pos for reach."""
-        t = self.task
-        if hasattr(t, "goal_quat"):
-            return {"goal_quat": t.goal_quat[0].copy()}
-        return {"target_pos": t.goal_tips[0].reshape(-1).copy()}
+        """The goal in the manifest's terms: goal_quat for cube tasks (and the face subgoal for
+        the Rubik's cube), target_pos for reach."""
+        return self.task.deploy_goal(0)

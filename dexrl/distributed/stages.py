@@ -1,0 +1,44 @@
+"""Where the driver's time goes in one iteration, stage by stage.
+
+The trainer wraps each stage of an iteration in `clock.stage(name)`; `lap()` returns the seconds
+per stage since the previous lap and starts the next iteration. Stages (in order): `broadcast`
+(the learner's weights as arrays + `ray.put`), `launch` (one `rollout` call per worker), `wait`
+(until every worker's rollout is ready: the workers' stepping, not the driver's), `fetch`
+(`ray.get` of the batches: deserialisation on the driver), `concat` (one batch for the learner),
+`learner` (the PPO update), `metrics` (episode statistics, ADR metrics from its actor), `log`
+(metrics.jsonl / wandb / console) and `checkpoint`. `scripts/bench_driver.py` reads them to
+split the driver's overhead by stage as the worker count grows; every metrics.jsonl row has them
+as `time/<stage>_s` (the `log` of the row before, since a row cannot time its own writing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STAGES = ("broadcast", "launch", "wait", "fetch", "concat", "learner", "metrics", "log", "checkpoint")
+# The driver's own work: everything but waiting for the workers and the PPO update itself.
+OVERHEAD_STAGES = tuple(s for s in STAGES if s not in ("wait", "learner"))
+
+
+class StageClock:
+    """Accumulates wall seconds per named stage until `lap()`."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if name not in self.current:
+            raise KeyError(f"unknown stage {name!r}; stages: {', '.join(STAGES)}")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.current[name] += time.perf_counter() - t0
+
+    def lap(self) -> dict[str, float]:
+        """The seconds per stage since the last lap; the clock starts again from zero."""
+        done, self.current = self.current, dict.fromkeys(STAGES, 0.0)
+        return done
