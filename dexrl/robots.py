@@ -2,20 +2,98 @@
 
 `robot=<name>` reads `configs/robot/<name>.yaml`; `robot=<path>.yaml` reads any yaml file (a
 user's own hand outside the checkout), whose relative `mjcf` may be given from the yaml's own
-folder. The fields are those of `dexrl.config.RobotConfig`; `check_robot` names a missing one and
+folder. The fields are those of `RobotConfig` (here; `dexrl.config` re-exports it); `check_robot` names a missing one and
 how to fix it. Nothing here, nor anywhere in `dexrl/`, names a particular hand.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from dexrl.config import PHYSICS_SCALES
 from dexrl.paths import configs_dir
+
+# RobotConfig's calibrated physics: field -> (what it scales, by which names).
+PHYSICS_SCALES = {
+    "actuator_gain_scale": "actuator",
+    "actuator_force_range_scale": "actuator",
+    "joint_damping_scale": "joint",
+    "joint_armature_scale": "joint",
+    "joint_frictionloss_scale": "joint",
+}
+
+
+@dataclass
+class RobotConfig:
+    """The hand, as data: its MJCF, the sites and sensors the tasks read, where it starts and its
+    calibrated physics. Each hand's values are in `configs/robot/<name>.yaml`; `robot=<name>` or
+    `robot=/path/to/hand.yaml` picks one (README "Your own hand"). Library code names no hand:
+    everything hand-specific is here or in the MJCF. `mjcf`, `root_body`, `fingertip_sites` and
+    `palm_site` are required (dexrl.robots.check_robot names a missing one)."""
+
+    # Name of the hand (run records, exported manifests).
+    name: str = ""
+    # MJCF of the hand alone (bodies, joints, actuators, sensors; no scene, no object): absolute,
+    # relative to envs/, or (a yaml given by path) relative to that yaml's folder. Scenes attach it
+    # to envs/common/scene.xml with the env's object (dexrl.sim.scene).
+    mjcf: str = ""
+    # The hand's root body: the hinge joints of its subtree are the hand's joints (MJCF order), its
+    # bodies what ADR's robot parameters randomize.
+    root_body: str = ""
+    # Fingertip sites, in observation order: observation parts are 3 x len(fingertip_sites).
+    fingertip_sites: list[str] = field(default_factory=list)
+    # Touch sensors whose readings go into the privileged observation (may be empty).
+    touch_sensors: list[str] = field(default_factory=list)
+    # Site at the palm centre; positions in observations are relative to it, the cameras look at
+    # its body, and an object counts as dropped below it (env.drop_below_palm).
+    palm_site: str = ""
+    # Collision geoms of the palm: env.palm_friction sets their sliding friction.
+    palm_geoms: list[str] = field(default_factory=list)
+    # Reach targets (env.fingertip_targets): one mocap marker per fingertip site, same order:
+    # body names (default target_<site>) and start positions (world m, [x, y, z] each; default
+    # the fingertips at qpos0). The reach task moves them at every goal.
+    reach_targets: list[str] = field(default_factory=list)
+    reach_target_pos: list[Any] = field(default_factory=list)
+    # Offset (m, world axes) added to an object's position in envs/objects/*.xml, which place it
+    # on a palm whose centre is near (0, 0.054, 0.211): hands whose palm is elsewhere move it.
+    object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    # Calibration classes (dexrl.calibration.fit): {class: [fnmatch patterns of joint names]},
+    # the first matching class wins, joints matching none are "other"; one factor per class
+    # and kind is fitted. Empty: every joint is "other".
+    joint_classes: dict[str, list[str]] = field(default_factory=dict)
+    # Ready pose: joint name -> angle (rad); joints not named start at 0.
+    ready_pose: dict[str, float] = field(default_factory=dict)
+    # Uniform noise (rad) added to the start pose at reset.
+    init_qpos_noise: float = 0.02
+    # Grasp pose: joint name -> angle (rad), merged over the ready pose when a task starts with
+    # the object in the hand (env.start_pose: grasp). In-hand rotation learns from a grasp, not
+    # from an open hand: MuJoCo Playground's LEAP tasks start from a cradle, HORA (Qi et al.
+    # 2022, §3.2) from a cache of stable grasps, mjlab from a grasp pose.
+    grasp_pose: dict[str, float] = field(default_factory=dict)
+    # Where the object starts in the grasp: offset (m, world axes) from the scene's object
+    # position, so that the curled fingers and the thumb reach it.
+    grasp_object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    # Calibrated physics (scripts/calibrate.py writes these, README "Calibrate to your hand"):
+    # multipliers of the MJCF's own values, by actuator or joint name, applied to the model
+    # before it compiles (dexrl.sim.model.apply_robot_physics). A name not listed keeps the MJCF's
+    # value; all empty (the default) leaves the model exactly as the MJCF describes it. ADR's
+    # robot parameters then randomize around these calibrated values.
+    # Position gain kp of each actuator (gainprm[0], with biasprm[1] = -kp).
+    actuator_gain_scale: dict[str, float] = field(default_factory=dict)
+    # Force range of each actuator (both ends of forcerange).
+    actuator_force_range_scale: dict[str, float] = field(default_factory=dict)
+    # Joint damping, armature (reflected rotor inertia) and friction loss (dry friction), by joint.
+    joint_damping_scale: dict[str, float] = field(default_factory=dict)
+    joint_armature_scale: dict[str, float] = field(default_factory=dict)
+    joint_frictionloss_scale: dict[str, float] = field(default_factory=dict)
+    # Whole control steps between a command and the hand acting on it: the task executes each
+    # action this many steps late (ADR's action_latency adds to it), SimHand its targets.
+    action_latency_steps: int = 0
+
 
 # Env configs recorded before scenes were composed named a scene file (`env.model`); each such
 # scene was the default robot's hand with this object (migrate_legacy_env).

@@ -53,9 +53,9 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    from dexrl.config import env_config_from_dict
     from dexrl.deploy import ControlLoop, ManifestError, Policy, RealtimeError, request_realtime
     from dexrl.eval.sim_hand import SimHand
+    from dexrl.run_record import env_from_record
 
     try:
         policy = Policy.load(args["policy"])  # checks manifest.json against policy.onnx
@@ -64,7 +64,10 @@ def main(argv: list[str]) -> None:
     meta_path = Path(args["checkpoint"]) / "meta.json"
     if not meta_path.is_file():
         fail(f"{meta_path} is missing: checkpoint= must be a checkpoint directory (it records the env)")
-    env = env_config_from_dict(json.loads(meta_path.read_text())["config"]["env"], source=str(meta_path))
+    try:  # the env the checkpoint recorded (an older record converted)
+        env = env_from_record(json.loads(meta_path.read_text())["config"], source=str(meta_path))
+    except ValueError as err:
+        fail(str(err))
     m = policy.manifest
     if env.name != m["env"]["name"]:
         fail(f"the policy was exported for env {m['env']['name']!r} but {meta_path} records {env.name!r}")

@@ -23,6 +23,11 @@ RULES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
                 "dexrl.config", "dexrl.distributed"), {}),
     "distributed": (("dexrl.frontdoor",), {}),
     "run_record.py": (("dexrl.frontdoor",), {}),
+    # The configs sit below everything they configure; the env config reads only the task table.
+    "structured.py": (("dexrl.",), {}),
+    "env_config.py": (("dexrl.frontdoor", "dexrl.run_configs", "dexrl.distributed", "dexrl.eval", "dexrl.export",
+                       "dexrl.deploy", "dexrl.sim", "dexrl.tasks.base", "dexrl.adr", "dexrl.rl"), {}),
+    "multirun.py": (("dexrl.frontdoor", "dexrl.tasks", "dexrl.distributed"), {}),
 }  # fmt: skip
 
 

@@ -374,7 +374,7 @@ class Applier:
     changes_inertia: bool = False
     """Writes mass, inertia or armature: MuJoCo's derived constants are recomputed after."""
     needs_rubiks: bool = False
-    """The task must be a Rubik's cube task (it has `cube_ids` with a top-layer hinge)."""
+    """The task must have the Rubik's cube's face hinge (`HandTask.has_face_hinge`: `cube_ids`, `set_face_*`)."""
 
 
 def _face(setter_name: str) -> ApplyFn:
@@ -458,7 +458,7 @@ def unsupported_reason(name: str, task: Any) -> str | None:
         return "it has no apply function in dexrl.adr.apply.APPLIERS"
     if applier.needs_cube and task.ids.cube_body < 0:
         return f"it needs a cube, and task {task.cfg.task!r} (object {task.cfg.object!r}) has none"
-    if applier.needs_rubiks and not hasattr(task, "cube_ids"):
+    if applier.needs_rubiks and not task.has_face_hinge:
         return f"it needs the Rubik's cube, and task {task.cfg.task!r} has none"
     cube_bodies = np.count_nonzero(task.base_model.body_rootid == task.ids.cube_body)
     if name == "cube_size" and cube_bodies > 1:

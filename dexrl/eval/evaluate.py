@@ -18,7 +18,7 @@ import numpy as np
 from dexrl.adr.config import ADRConfig
 from dexrl.adr.params import PARAM_NAMES, get_spec
 from dexrl.adr.report import trained_ranges_physical
-from dexrl.config import EnvConfig
+from dexrl.config import EnvConfig, env_config_to_dict
 from dexrl.eval.policy import Policy
 from dexrl.eval.runner import EpisodeRecord, Randomization, run_episodes, summarize
 from dexrl.sim.render import write_mp4
@@ -75,7 +75,7 @@ def evaluate_policy(
                         "end": [r.end for r in records]},
     }  # fmt: skip
     if any(r.solve is not None for r in records):
-        metrics["solve"] = solve_metrics(records, env.scramble)
+        metrics["solve"] = solve_metrics(records, str(env_config_to_dict(env).get("scramble", "")))
         metrics["per_episode"]["solve"] = [r.solve for r in records]
     frames = [f for r in records[: settings.video_episodes] for f in r.frames]
     if frames:

@@ -23,14 +23,16 @@ Conventions (docs/architecture.md; [D]'s values: docs/references.md "Block reori
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
 
 from dexrl.config import EnvConfig
+from dexrl.env_config import TaskSettings
 from dexrl.obs_parts import ObsPart as ObsPart  # re-exported: tasks and dexrl.adr import it here
 from dexrl.sim.batch import BatchedSim
 from dexrl.sim.model import HandModelIds, compile_model, scene_spec
@@ -58,12 +60,35 @@ class StepResult:
 
 class HandTask(TaskObservations):
     """Base of all hand tasks. Subclasses implement the `_task_*` methods (observations:
-    `dexrl.tasks.observations`)."""
+    `dexrl.tasks.observations`), declare their settings dataclass (`settings_type`) and register
+    with `dexrl.tasks.registry.register_task`.
 
-    def __init__(self, cfg: EnvConfig, num_envs: int = 1, seed: int = 0, autoreset: bool = True) -> None:
+    `settings`: the task's own settings; by default `cfg.settings` (the env config's), or given
+    here (then `self.cfg` carries them)."""
+
+    # The task's own settings (flat env.<key> keys beside EnvConfig's shared ones).
+    settings_type: ClassVar[type[TaskSettings]] = TaskSettings
+    settings: TaskSettings
+    # What the task offers besides the HandTask interface (read by ADR, the viewer, evaluate):
+    # the scene's Rubik's cube with a hinged face whose friction and detent ADR may randomize
+    # (`set_face_friction`, `set_face_detent`, `cube_ids`).
+    has_face_hinge: ClassVar[bool] = False
+    # Env keys an evaluation (scripts/evaluate.py) sets unless its command line sets them: the
+    # conditions the task's results are reported under (cube_solve: [R]'s fair scramble).
+    evaluation_values: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, cfg: EnvConfig, num_envs: int = 1, seed: int = 0, autoreset: bool = True,
+                 settings: TaskSettings | None = None) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1 (got {num_envs})")
+        if settings is not None:
+            settings.validate()
+            cfg = dataclasses.replace(cfg, settings=settings)
+        if not isinstance(cfg.settings, self.settings_type):
+            raise ValueError(f"task '{cfg.task}' ({type(self).__name__}) takes {self.settings_type.__name__} "
+                             f"settings, not {type(cfg.settings).__name__}")  # fmt: skip
         self.cfg = cfg
+        self.settings = cfg.settings
         self.num_envs = num_envs
         # Batched (worker) use resets finished envs inside step(); the gymnasium wrapper does not.
         self.autoreset = autoreset
@@ -415,3 +440,13 @@ class HandTask(TaskObservations):
     def _task_dropped(self) -> np.ndarray:
         """[K] bool: the object fell."""
         return np.zeros(self.num_envs, dtype=bool)
+
+    # ----------------------------------------------------------------- what a viewer shows
+    def goal_orientation(self, i: int) -> np.ndarray | None:
+        """Env i's goal orientation (w, x, y, z) when the goal is one (a viewer draws a ghost
+        object there), else None."""
+        return None
+
+    def goal_lines(self, i: int) -> list[str]:
+        """A few words on env i's goal for an on-screen overlay (how far it is, which subgoal)."""
+        return [f"goal: distance {float(self.distance[i]):.3g}"]

@@ -8,8 +8,11 @@ success, or at 50 successes (configs/env/cube_rotate*.yaml).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from dexrl.env_config import TaskSettings
 from dexrl.obs_parts import (
     FINGERTIP_POSITIONS,
     GOAL_ORIENTATION,
@@ -20,7 +23,9 @@ from dexrl.obs_parts import (
     Source,
 )
 from dexrl.sim.scene import describe_scene
+from dexrl.structured import check_all
 from dexrl.tasks.base import HandTask
+from dexrl.tasks.registry import register_task
 from dexrl.tasks.rotations import (
     ALIGNED_QUATS,
     quat_conj,
@@ -39,8 +44,39 @@ def canonical(q: np.ndarray) -> np.ndarray:
     return np.where(q[..., :1] < 0, -q, q)
 
 
+@dataclass
+class CubeRotateSettings(TaskSettings):
+    """The cube tasks' own keys (env.<key>; values in configs/env/cube_rotate*.yaml). face_turn and
+    cube_solve have them too (their RubiksSettings extend these)."""
+
+    # Goal distribution: "so3" (uniform orientation) or "z" (yaw only: the up face stays up).
+    goal: str = "so3"
+    # The cube counts as dropped when its centre is this far below the palm centre (m).
+    drop_below_palm: float = 0.04
+    # Reward terms of the cube (each logged per episode as reward/<term>; 0 = off):
+    # rotation_speed: weight of clip(ω·n, ±rotation_speed_clip) · control dt, the object's angular
+    #   velocity about the axis that turns it toward the goal (HORA §3.3 and mjlab's LEAP task
+    #   reward a clipped rotation rate): pays for turning steadily, not for flinging.
+    rotation_speed_weight: float = 0.0
+    rotation_speed_clip: float = 1.0  # rad/s
+    # object_linvel: penalty weight on the object's squared linear velocity (m²/s²) · control dt
+    #   (HORA, mjlab: a cube that slides or bounces is about to be dropped).
+    object_linvel_penalty: float = 0.0
+
+    def validate(self) -> None:
+        check_all([
+            (self.goal in ("so3", "z"), f"env.goal must be 'so3' or 'z' (got '{self.goal}')"),
+            (min(self.rotation_speed_weight, self.object_linvel_penalty) >= 0,
+             "env.rotation_speed_weight and env.object_linvel_penalty must be >= 0: a penalty's weight is subtracted"),
+            (self.rotation_speed_clip > 0, f"env.rotation_speed_clip must be > 0 (got {self.rotation_speed_clip})"),
+        ])  # fmt: skip
+
+
 class CubeRotateTask(HandTask):
     """Reorient a cube to a goal orientation (SO(3) or yaw only)."""
+
+    settings_type = CubeRotateSettings
+    settings: CubeRotateSettings
 
     # ----------------------------------------------------------------- init / reset
     def _task_init(self) -> None:
@@ -60,7 +96,7 @@ class CubeRotateTask(HandTask):
 
     def _task_reset(self, i: int, rng: np.random.Generator) -> None:
         d, a = self.sim.datas[i], self.ids.cube_qpos_adr
-        up = ALIGNED_QUATS[rng.integers(len(ALIGNED_QUATS))] if self.cfg.goal == "so3" else ALIGNED_QUATS[0]
+        up = ALIGNED_QUATS[rng.integers(len(ALIGNED_QUATS))] if self.settings.goal == "so3" else ALIGNED_QUATS[0]
         self.up_quat[i] = up
         lift = float(self.sim.models[i].geom_size[self._cube_geom, 2]) - self._cube_half0
         d.qpos[a : a + 3] = self.cube_start_pos + rng.uniform(-0.003, 0.003, 3) * [1, 1, 0]
@@ -81,7 +117,7 @@ class CubeRotateTask(HandTask):
         a = self.ids.cube_qpos_adr
         now = self.sim.datas[i].qpos[a + 3 : a + 7]
         for _ in range(_MAX_GOAL_DRAWS):
-            if self.cfg.goal == "z":
+            if self.settings.goal == "z":
                 goal = quat_mul(yaw_quat(rng.uniform(-np.pi, np.pi)), self.up_quat[i])
             else:
                 goal = random_quat(rng)
@@ -116,7 +152,7 @@ class CubeRotateTask(HandTask):
         """rotation_speed: clip(ω·n, ±clip) · dt, n the axis of the rotation still to go (goal ·
         cube⁻¹), so turning toward the goal pays up to `rotation_speed_clip` rad/s (HORA §3.3,
         mjlab LEAP); object_linvel: −w·|v|²·dt (HORA, mjlab). Only where their weight is not 0."""
-        cfg, dt, terms = self.cfg, self.control_dt, {}
+        cfg, dt, terms = self.settings, self.control_dt, {}
         if cfg.rotation_speed_weight:
             rest = quat_mul(self.goal_quat, quat_conj(self.cube_quat()))
             rest = canonical(rest)  # the shorter way round: w >= 0
@@ -131,7 +167,7 @@ class CubeRotateTask(HandTask):
         return terms
 
     def _task_dropped(self) -> np.ndarray:
-        return self.cube_pos()[:, 2] < -self.cfg.drop_below_palm
+        return self.cube_pos()[:, 2] < -self.settings.drop_below_palm
 
     # ----------------------------------------------------------------- observations
     object_frame = "the cube's body frame"  # what the cube's orientation (and a tracker) refers to
@@ -168,7 +204,17 @@ class CubeRotateTask(HandTask):
     def deploy_goal(self, i: int) -> dict[str, np.ndarray]:
         return {"goal_quat": self.goal_quat[i].copy()}
 
+    def goal_orientation(self, i: int) -> np.ndarray | None:
+        return np.asarray(self.goal_quat[i].copy())
+
+    def goal_lines(self, i: int) -> list[str]:
+        return [f"goal: orientation error {float(self.distance[i]):.2f} rad"]
+
     def tracker_reading(self, i: int) -> dict[str, np.ndarray]:
         """The cube's centre (world) and the orientation the task observes (`cube_quat`)."""
         a = self.ids.cube_qpos_adr
         return {"object_pos": self.qpos[i, a : a + 3].copy(), "object_quat": self.cube_quat()[i].copy()}
+
+
+register_task("cube_rotate", CubeRotateTask, gym_id="dexrl/CubeRotate-v0")
+register_task("cube_rotate_z", CubeRotateTask, gym_id="dexrl/CubeRotateZ-v0")

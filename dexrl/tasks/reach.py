@@ -8,17 +8,44 @@ of the mean fingertip distance (scaled), + success bonus; a new goal after each 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mujoco
 import numpy as np
 
+from dexrl.env_config import TaskSettings
 from dexrl.obs_parts import FINGERTIP_POSITIONS, FINGERTIP_TARGET_ERRORS, FINGERTIP_TARGETS, ObsPart
+from dexrl.structured import check_all
 from dexrl.tasks.base import HandTask
+from dexrl.tasks.registry import register_task
 
 _MAX_GOAL_DRAWS = 100  # a goal already met is redrawn; after this many, the last one stands
 
 
+@dataclass
+class ReachSettings(TaskSettings):
+    """reach's own keys (env.<key>; values in configs/env/reach.yaml)."""
+
+    # Targets are fingertip positions of a random pose within this fraction of the joint ranges.
+    reach_target_range: float = 0.5
+    # Weight of the per-fingertip kernel reward, mean over tips of exp(-error / scale), paid
+    # every step so that each fingertip's last centimetre pays (0 = off); scale in m.
+    tip_reward_weight: float = 0.0
+    tip_reward_scale: float = 0.01
+
+    def validate(self) -> None:
+        check_all([
+            (0 < self.reach_target_range <= 1, f"env.reach_target_range must be in (0, 1] (got {self.reach_target_range})"),
+            (self.tip_reward_weight >= 0 and self.tip_reward_scale > 0,
+             f"env.tip_reward_weight must be >= 0 and env.tip_reward_scale > 0 (got {self.tip_reward_weight}, {self.tip_reward_scale})"),
+        ])  # fmt: skip
+
+
 class ReachTask(HandTask):
     """Fingertips to random reachable targets (positions relative to the palm centre)."""
+
+    settings_type = ReachSettings
+    settings: ReachSettings
 
     def _task_init(self) -> None:
         self.goal_tips = np.zeros((self.num_envs, len(self.ids.fingertip_site), 3))
@@ -61,7 +88,7 @@ class ReachTask(HandTask):
         """[n_tips, 3] fingertips (palm frame) of a pose within reach_target_range of the ranges."""
         m, d = self.sim.models[i], self.sim.datas[i]
         saved = d.qpos.copy()
-        frac = self.cfg.reach_target_range
+        frac = self.settings.reach_target_range
         q = self._ready_qpos + frac * (rng.uniform(self._lo, self._hi) - self._ready_qpos)
         for j1, j2 in self._coupled:
             q[j1] = q[j2]
@@ -84,10 +111,10 @@ class ReachTask(HandTask):
         every step. The distance term pays for the *mean* distance while success needs *every*
         tip within 1 cm; the kernel's slope is steepest near zero, so each tip's last centimetre
         pays."""
-        if self.cfg.tip_reward_weight == 0.0:
+        if self.settings.tip_reward_weight == 0.0:
             return {}
-        kernel = np.exp(-self.tip_errors() / self.cfg.tip_reward_scale).mean(axis=1)
-        return {"tip_kernel": self.cfg.tip_reward_weight * kernel}
+        kernel = np.exp(-self.tip_errors() / self.settings.tip_reward_scale).mean(axis=1)
+        return {"tip_kernel": self.settings.tip_reward_weight * kernel}
 
     def _task_success(self, distance: np.ndarray) -> np.ndarray:
         return np.asarray((self.tip_errors() < self.cfg.success_tolerance).all(axis=1))
@@ -108,3 +135,9 @@ class ReachTask(HandTask):
 
     def deploy_goal(self, i: int) -> dict[str, np.ndarray]:
         return {"target_pos": self.goal_tips[i].reshape(-1).copy()}
+
+    def goal_lines(self, i: int) -> list[str]:
+        return [f"goal: fingertip error {1000 * float(self.distance[i]):.0f} mm"]
+
+
+register_task("reach", ReachTask, gym_id="dexrl/Reach-v0")

@@ -15,7 +15,6 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from dexrl.config import EnvConfig
 from dexrl.obs_parts import SIMULATOR, ObsPart, Source
 from dexrl.solver import (
     FACES,
@@ -28,6 +27,7 @@ from dexrl.solver import (
 )
 from dexrl.tasks.base import StepResult
 from dexrl.tasks.cube_rotate import CubeRotateTask
+from dexrl.tasks.registry import register_task
 from dexrl.tasks.rotations import quat_mul, rotation_distance
 from dexrl.tasks.rubiks_cube import (
     QUARTER,
@@ -38,7 +38,6 @@ from dexrl.tasks.rubiks_cube import (
     face_friction,
     orientation_quat,
     right_product_matrix,
-    rubiks_settings,
     set_face_detent,
     set_face_friction,
 )
@@ -58,18 +57,9 @@ class FaceTurnTask(CubeRotateTask):
     rotation distance < success_tolerance and the face-angle goal met (< face_tolerance).
     """
 
-    default_settings = RubiksSettings()
-
-    def __init__(
-        self,
-        cfg: EnvConfig,
-        num_envs: int = 1,
-        seed: int = 0,
-        autoreset: bool = True,
-        settings: RubiksSettings | None = None,
-    ) -> None:
-        self.settings = settings or rubiks_settings(cfg, self.default_settings)
-        super().__init__(cfg, num_envs=num_envs, seed=seed, autoreset=autoreset)
+    settings_type = RubiksSettings
+    settings: RubiksSettings
+    has_face_hinge = True  # ADR's face_friction / face_detent
 
     # ----------------------------------------------------------------- init / reset
     def _task_init(self) -> None:
@@ -330,3 +320,6 @@ class FaceTurnTask(CubeRotateTask):
         v = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_envs,))
         for m, x in zip(self.sim.models, v, strict=True):
             set_face_detent(m, self.cube_ids, float(x))
+
+
+register_task("face_turn", FaceTurnTask, gym_id="dexrl/FaceTurn-v0")

@@ -28,12 +28,11 @@ Sections: constants and settings → cube model (RubiksCube, CubeIds, face param
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
-from dexrl.config import EnvConfig
 from dexrl.solver import (
     FACES,
     CubeOrientation,
@@ -42,6 +41,8 @@ from dexrl.solver import (
     parse_moves,
 )
 from dexrl.solver.geometry import FACELET_POSITIONS, POSITION_INDEX, Vec
+from dexrl.structured import check_all
+from dexrl.tasks.cube_rotate import CubeRotateSettings
 from dexrl.tasks.rotations import quat_conj, quat_mul
 
 QUARTER = math.pi / 2
@@ -67,44 +68,48 @@ FAIR_SCRAMBLE = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
 
 
 # ===================================================================== settings
-@dataclass(frozen=True)
-class RubiksSettings:
-    """Rubik's-specific task values.
+@dataclass
+class RubiksSettings(CubeRotateSettings):
+    """face_turn's and cube_solve's own keys (env.<key>; values in configs/env/face_turn.yaml and
+    cube_solve.yaml), over the cube tasks' (CubeRotateSettings). Not said there: `rebind_up_cos`
+    is a hysteresis against flip-flopping between two faces near a 45° tilt; plans are cached per
+    scramble and re-plans after an unplanned turn use Kociemba's first answer, so no step waits
+    on a search."""
 
-    Set in `configs/env/face_turn.yaml` / `cube_solve.yaml`: EnvConfig fields of the same names,
-    where each one's meaning is written (dexrl/config.py); their defaults are EnvConfig's. Read
-    with `getattr(cfg, name, default)` so a task built from a bare EnvConfig still works. Not
-    said there: `rebind_up_cos` is a hysteresis against flip-flopping between two faces near a
-    45° tilt; plans are cached per scramble and re-plans after an unplanned turn use Kociemba's
-    first answer, so no step waits on a search.
-    """
+    # Faces count as aligned (and a quarter turn complete, a face goal met) within this (rad) [R].
+    face_tolerance: float = 0.1
+    # face_turn: when aligned, the goal is a top-face rotation with this probability, else a flip [R].
+    rotate_probability: float = 0.5
+    # Re-bind the hinge to the face pointing up when its axis is within acos(this) of vertical.
+    rebind_up_cos: float = 0.8
+    # cube_solve: random moves in a scramble, or a fixed scramble in standard notation.
+    scramble_moves: int = 25
+    scramble: str = ""
+    # cube_solve: seconds to search for a cheaper subgoal plan at reset (0: Kociemba's first
+    # solution); plan cost = flips * plan_flip_cost + quarter turns * plan_rotate_cost;
+    # plan_max_calls > 0: that many Kociemba calls and no more (the same plan on every run);
+    # plan_clock: what plan_budget_s counts, "wall" or "cpu" seconds (Linux).
+    plan_budget_s: float = 0.0
+    plan_max_calls: int = 0
+    plan_clock: str = "wall"
+    plan_flip_cost: float = 2.0
+    plan_rotate_cost: float = 1.0
 
-    face_tolerance: float = EnvConfig.face_tolerance
-    rotate_probability: float = EnvConfig.rotate_probability
-    rebind_up_cos: float = EnvConfig.rebind_up_cos
-    scramble_moves: int = EnvConfig.scramble_moves
-    scramble: str = EnvConfig.scramble
-    plan_budget_s: float = EnvConfig.plan_budget_s
-    plan_max_calls: int = EnvConfig.plan_max_calls
-    plan_clock: str = EnvConfig.plan_clock
-    plan_flip_cost: float = EnvConfig.plan_flip_cost
-    plan_rotate_cost: float = EnvConfig.plan_rotate_cost
-
-
-def rubiks_settings(cfg: EnvConfig, defaults: RubiksSettings) -> RubiksSettings:
-    """Settings from cfg where it has a field of that name, else from `defaults`."""
-    values = {
-        f.name: getattr(cfg, f.name, getattr(defaults, f.name)) for f in fields(RubiksSettings)
-    }
-    s = RubiksSettings(**values)
-    if not 0 < s.face_tolerance < QUARTER / 2:
-        raise ValueError(f"face_tolerance must be in (0, pi/4) rad (got {s.face_tolerance})")
-    if not 0 <= s.rotate_probability <= 1:
-        raise ValueError(f"rotate_probability must be in [0, 1] (got {s.rotate_probability})")
-    if s.scramble_moves < 0:
-        raise ValueError(f"scramble_moves must be >= 0 (got {s.scramble_moves})")
-    parse_moves(s.scramble)  # fail early on a typo in a fixed scramble
-    return s
+    def validate(self) -> None:
+        super().validate()
+        check_all([
+            (0 < self.face_tolerance < QUARTER / 2, f"env.face_tolerance must be in (0, pi/4) rad (got {self.face_tolerance})"),
+            (0 <= self.rotate_probability <= 1, f"env.rotate_probability must be in [0, 1] (got {self.rotate_probability})"),
+            (self.scramble_moves >= 0, f"env.scramble_moves must be >= 0 (got {self.scramble_moves})"),
+            (self.plan_budget_s >= 0, f"env.plan_budget_s must be >= 0 (got {self.plan_budget_s})"),
+            (self.plan_max_calls >= 0, f"env.plan_max_calls must be >= 0 (got {self.plan_max_calls})"),
+            (self.plan_clock in ("wall", "cpu"), f"env.plan_clock must be 'wall' or 'cpu' (got '{self.plan_clock}')"),
+            (self.plan_flip_cost > 0 and self.plan_rotate_cost > 0, "env.plan_flip_cost and env.plan_rotate_cost must be > 0"),
+        ])  # fmt: skip
+        try:
+            parse_moves(self.scramble)  # fail early on a typo in a fixed scramble
+        except ValueError as err:
+            raise ValueError(f"env.scramble: {err}") from None
 
 
 # ===================================================================== cube model

@@ -7,6 +7,7 @@ the same observation, so a face_turn policy is a cube_solve policy.
 from __future__ import annotations
 
 import random
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,8 +20,9 @@ from dexrl.solver import (
     parse_moves,
     random_scramble,
 )
+from dexrl.tasks.registry import register_task
 from dexrl.tasks.rubiks import ROTATE, FaceTurnTask
-from dexrl.tasks.rubiks_cube import RubiksSettings, right_product_matrix
+from dexrl.tasks.rubiks_cube import FAIR_SCRAMBLE, right_product_matrix
 from dexrl.tasks.rubiks_goals import SolvePlan, aligned_pose, anchor_subgoal
 
 
@@ -34,8 +36,8 @@ class CubeSolveTask(FaceTurnTask):
     The episode ends when the cube is solved (terminated, info["cube_solved"]), on a drop or a timeout.
     """
 
-    # A full scramble (kociemba is timed on 25-move scrambles, docs/references.md "Solver timings").
-    default_settings = RubiksSettings(scramble_moves=25)
+    # Evaluations report the solve of [R]'s fair scramble (scripts/evaluate.py), unless env.scramble is given.
+    evaluation_values: ClassVar[dict[str, Any]] = {"scramble": FAIR_SCRAMBLE}
 
     def _task_init(self) -> None:
         super()._task_init()
@@ -121,3 +123,10 @@ class CubeSolveTask(FaceTurnTask):
         info["subgoals_total"] = np.array([len(p.subgoals) for p in self.plans])
         info["replans"] = self.replans.copy()
         return self.solved.copy()
+
+    def goal_lines(self, i: int) -> list[str]:
+        plan = self.plans[i]
+        return [f"subgoal {plan.index + 1}/{len(plan.subgoals)}", *super().goal_lines(i)]
+
+
+register_task("cube_solve", CubeSolveTask, gym_id="dexrl/CubeSolve-v0")

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from export.exported import env_config, make_learner
 
-from dexrl.config import env_config_from_dict
 from dexrl.deploy import FAULTS, ControlLoop, GoalSourceError, Policy, SensorReading, StepRecord
 from dexrl.deploy.observation import BUILDERS, SHAPES
 from dexrl.eval.sim_hand import SimHand
 from dexrl.export.bundle import export_policy
+from dexrl.run_record import env_from_record
 from dexrl.tasks.registry import make_task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "docs" / "policies" / "cube_rotate_z"
@@ -361,7 +361,7 @@ def test_an_unusable_first_reading_is_refused_at_reset(exported: Path, corrupt: 
 def test_the_shipped_policy_keeps_turning_the_cube_through_motion_capture_dropouts() -> None:
     """Motion capture loses the cube every 5th reading and for two bursts (12 and 10 readings):
     the shipped policy holds through each and still succeeds, without dropping the cube."""
-    env = env_config_from_dict(json.loads((SHIPPED / "checkpoint" / "meta.json").read_text())["config"]["env"])
+    env = env_from_record(json.loads((SHIPPED / "checkpoint" / "meta.json").read_text())["config"])
     lost = set(range(5, 151, 5)) | set(range(40, 52)) | set(range(90, 100))
     for seed in (3, 8):
         sim = SimHand(env, seed=seed)

@@ -36,6 +36,10 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("bad")
     torch.save({"x": _Evil()}, d / "evil.pt")
     (d / "text.pt").write_text("not a checkpoint\n")
+    from dexrl.checkpoint import save_checkpoint
+
+    # A checkpoint whose env record is of a version this dexrl cannot read (dexrl.run_record).
+    save_checkpoint(d / "future", {}, {"config": {"env": {"name": "reach", "task": "reach"}, "env_version": 99}})
     return d
 
 
@@ -110,6 +114,9 @@ IN_PROCESS_CASES = [
     ("train", ["+foo=1"], "unknown key 'foo'"),
     ("train", ["resume={bad}/evil.pt"], "not a dexrl checkpoint: it holds pickled Python objects"),
     ("train", ["resume={run}", "env=cube_rotate"], "(trained on env reach); env cube_rotate has"),
+    ("train", ["env=reach", "env.scramble=R"], "'scramble' is a setting of task face_turn, cube_solve, not of task 'reach'"),
+    ("train", ["env=_base"], "unknown env '_base'. Known envs: cube_rotate"),
+    ("evaluate", ["checkpoint={bad}/future"], "the recorded env config has version 99, which this dexrl cannot read"),
     ("evaluate", [], "no checkpoint given"),
     ("evaluate", ["checkpoint={bad}/missing"], "no such file or directory"),
     ("evaluate", ["checkpoint={bad}/text.pt"], "not a dexrl checkpoint"),

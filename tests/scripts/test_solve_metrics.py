@@ -4,7 +4,6 @@ subgoals were completed and where each episode failed, consistent with the episo
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from dexrl.tasks.rubiks_cube import FAIR_SCRAMBLE
 
 def test_cube_solve_metrics_report_the_fair_scramble_and_where_it_failed(tmp_path: Path) -> None:
     # A short timeout keeps the test short; the hand holding still completes no subgoal.
-    env = replace(load_env_config("cube_solve"), scramble=FAIR_SCRAMBLE, timeout_steps=12)
+    env = load_env_config("cube_solve").with_values(scramble=FAIR_SCRAMBLE, timeout_steps=12)
     probe = make_task(env, num_envs=1, seed=0, autoreset=False)
     metrics = evaluate_policy(env, ZeroPolicy(probe.action_dim), EvalSettings(episodes=2, num_envs=2,
                               video_episodes=0), tmp_path)  # fmt: skip

@@ -6,17 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dexrl.config import TASKS
 from dexrl.deploy.controller import SensorReading
 from dexrl.deploy.observation import BUILDERS, ControlState, ObservationBuilder
 from dexrl.export.manifest import observation_section
 from dexrl.obs_parts import KINDS, SIMULATOR
-from dexrl.tasks.registry import make_task
+from dexrl.tasks.registry import make_task, task_names
 from dexrl.tasks.rubiks import ROTATE
 from dexrl.tasks.rubiks_cube import QUARTER
 
 
-@pytest.mark.parametrize("env", TASKS)
+@pytest.mark.parametrize("env", task_names())
 def test_each_part_names_its_source_and_the_critic_parts_are_named(env: str) -> None:
     task = make_task(env, num_envs=2, seed=0, autoreset=False)
     policy, critic = task.policy_obs_parts(), task.critic_obs_parts()

@@ -27,7 +27,7 @@ from dexrl.solver import (
 from dexrl.tasks.registry import make_task, register_gymnasium_envs
 from dexrl.tasks.rotations import rotation_distance
 from dexrl.tasks.rubiks import FLIP, ROTATE, FaceTurnTask
-from dexrl.tasks.rubiks_cube import FACE_RGBA, FAIR_SCRAMBLE, RubiksSettings, rubiks_settings
+from dexrl.tasks.rubiks_cube import FACE_RGBA, FAIR_SCRAMBLE, RubiksSettings
 from dexrl.tasks.rubiks_goals import aligned_pose
 from dexrl.tasks.rubiks_solve import CubeSolveTask
 
@@ -112,10 +112,14 @@ def test_face_friction_and_detent_are_model_fields() -> None:
 
 def test_settings_come_from_the_env_config() -> None:
     cfg = load_env_config("cube_solve", {"scramble_moves": 7, "scramble": "R U"})
-    settings = rubiks_settings(cfg, RubiksSettings())
-    assert settings.scramble_moves == 7 and settings.scramble == "R U"
-    with pytest.raises(ValueError, match="bad move token"):
-        rubiks_settings(load_env_config("cube_solve", {"scramble": "R Q"}), RubiksSettings())
+    assert isinstance(cfg.settings, RubiksSettings)
+    assert cfg.settings.scramble_moves == 7 and cfg.settings.scramble == "R U"
+    task = CubeSolveTask(cfg, num_envs=1, seed=0, autoreset=False)
+    assert task.settings is cfg.settings
+    with pytest.raises(ValueError, match="env.scramble: .*bad move token"):  # when the config is read
+        load_env_config("cube_solve", {"scramble": "R Q"})
+    with pytest.raises(ValueError, match="face_tolerance must be in"):
+        CubeSolveTask(cfg, num_envs=1, settings=RubiksSettings(face_tolerance=1.0))
 
 
 # ----------------------------------------------------------------- face_turn
@@ -294,7 +298,7 @@ def test_cube_solve_plans_cheaper_reproducibly_and_once_per_scramble() -> None:
     Kociemba's first solution from the same pose, the same plan in another task built alike
     (a fixed number of calls), searched once per scramble."""
     cfg = load_env_config("cube_solve", {"scramble": FAIR_SCRAMBLE})
-    assert cfg.plan_max_calls > 0 and cfg.plan_budget_s > 0
+    assert cfg.settings.plan_max_calls > 0 and cfg.settings.plan_budget_s > 0
     tasks = [CubeSolveTask(cfg, num_envs=1, seed=0, autoreset=False) for _ in range(2)]
     try:
         for task in tasks:
