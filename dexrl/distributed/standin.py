@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dexrl.distributed.worker import EpisodeStats
 from dexrl.rl.running_stats import compute_moments
 from dexrl.rl.storage import RolloutBatch
 
@@ -63,13 +64,11 @@ class StandInWorker:
             for s in successes:
                 self.randomizer.record_episode(float(s))
             self.randomizer.flush()
-        # the keys of dexrl.distributed.worker.EpisodeStats
-        stats = {"returns": self.rng.normal(size=episodes).tolist(),
-                 "lengths": [self.episode_steps] * episodes, "successes": successes.tolist(),
-                 "dropped": [False] * episodes, "solved": [], "reward_terms": {}, "unhealthy": 0,
-                 "dropped_envs": 0, "env_steps": self.num_envs * self.horizon,
-                 "step_successes": int(successes.sum()), "node_id": self.node_id}  # fmt: skip
-        return self.batch, stats
+        stats = EpisodeStats(returns=self.rng.normal(size=episodes).tolist(),
+                             lengths=[self.episode_steps] * episodes, successes=successes.tolist(),
+                             dropped=[False] * episodes, env_steps=self.num_envs * self.horizon,
+                             step_successes=int(successes.sum()), node_id=self.node_id)  # fmt: skip
+        return self.batch, stats.as_dict()
 
     def _batch(self) -> RolloutBatch:
         t, b, do, dc, a = (self.horizon, self.num_envs, self.dim["obs_dim"], self.dim["critic_obs_dim"],
