@@ -19,6 +19,7 @@ that list as Hydra does.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,28 @@ class TaskSettings:
     def validate(self) -> None:
         """Raise ValueError naming `env.<key>` for a value out of range."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class's module and name and its values: a Ray worker receiving the env
+        config of a task defined outside dexrl imports the task's module (env.task_module) to
+        unpickle it, and says what to do when it cannot."""
+        return (_unpickle_settings, (type(self).__module__, type(self).__qualname__, dict(vars(self))))
+
+
+def _unpickle_settings(module: str, qualname: str, values: dict[str, Any]) -> TaskSettings:
+    try:
+        found: Any = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(
+            f"cannot import '{module}' in this process ({err}); it defines the settings of a task (its env "
+            "yaml's task_module): a task's module must be importable by the trainer and by every rollout "
+            "worker: put its folder on PYTHONPATH (on every machine of a cluster) or install it as a package",
+            name=err.name) from None  # fmt: skip
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    settings: TaskSettings = found.__new__(found)
+    settings.__dict__.update(values)
+    return settings
+
 
 @dataclass
 class EnvConfig:
@@ -50,6 +73,11 @@ class EnvConfig:
     name: str = "cube_rotate"
     # Which task runs: a name in the task table (dexrl.tasks.registry.task_names()).
     task: str = "cube_rotate"
+    # The module that registers env.task when the task is defined outside dexrl (e.g.
+    # "mylab.spin_task", holding a `register_task("spin", ...)` call): imported before the task
+    # is looked up, so it must be importable by the trainer and every rollout worker (PYTHONPATH
+    # or an installed package). None: a task of dexrl/tasks/.
+    task_module: str | None = None
     # The object in the hand: envs/objects/<object>.xml, a path to an MJCF file, or "none". The
     # scene is the robot's hand + this object, composed with MjSpec (dexrl.sim.scene).
     object: str = "block"
@@ -120,8 +148,8 @@ class EnvConfig:
     settings: TaskSettings = field(default_factory=TaskSettings)
 
     def __post_init__(self) -> None:
-        if type(self.settings) is TaskSettings and self.task in _task_names():
-            self.settings = _settings_class(self.task)()
+        if type(self.settings) is TaskSettings and (self.task_module or self.task in _task_names()):
+            self.settings = _settings_class(self.task, self.task_module)()
 
     def with_values(self, **changes: Any) -> EnvConfig:
         """A copy with flat keys changed, each where it belongs (a shared field or the task's
@@ -146,10 +174,10 @@ def _task_names() -> tuple[str, ...]:
     return task_names()
 
 
-def _settings_class(task: str) -> type[TaskSettings]:
+def _settings_class(task: str, module: str | None = None) -> type[TaskSettings]:
     from dexrl.tasks.registry import task_spec
 
-    return task_spec(task).settings
+    return task_spec(task, module).settings
 
 
 def _unknown_key_message(key: str, task: str, source: str = "env") -> str:
@@ -190,7 +218,8 @@ def env_config_from_dict(values: Mapping[str, Any], source: str = "<dict>") -> E
         raise ValueError(f"invalid config in {source} (key: env.settings): the task's settings are "
                          "flat keys of env (e.g. env.reach_target_range), not a node")  # fmt: skip
     task = values.get("task", EnvConfig.task)
-    spec = task_spec(str(task))  # an unknown task: one line listing the tasks
+    module = values.get("task_module")  # a task from outside dexrl: its module registers it
+    spec = task_spec(str(task), str(module) if module else None)  # an unknown task: one line listing the tasks
     own = {f.name for f in dataclasses.fields(spec.settings)}
     foreign = sorted(k for k in values if k not in own and k not in shared_keys() and _owned_elsewhere(k))
     if foreign:
@@ -219,7 +248,7 @@ def validate_env_config(cfg: EnvConfig) -> None:
     from dexrl.robots import check_robot
     from dexrl.tasks.registry import task_spec
 
-    spec = task_spec(cfg.task)
+    spec = task_spec(cfg.task, cfg.task_module)
     check_all([
         (cfg.timestep > 0, f"env.timestep must be > 0 (got {cfg.timestep})"),
         (cfg.substeps >= 1, f"env.substeps must be >= 1 (got {cfg.substeps})"),

@@ -243,7 +243,9 @@ def _hydra_message(err: Exception, overrides: list[str], keys: Mapping[str, Any]
         group, _, name = missing.rpartition("/")
         choices = sorted(p.stem for p in (configs_dir() / group).glob("*.yaml") if not p.stem.startswith("_")) if group else []
         if group == "env":
-            return f"unknown env '{name}'. Known envs: {', '.join(choices)} (key: env)"
+            return (f"unknown env '{name}'. Known envs: {', '.join(choices)} (key: env); an env yaml of "
+                    "your own is found with hydra.searchpath=[file:///abs/folder] where the folder holds "
+                    f"env/{name}.yaml")  # fmt: skip
         return f"unknown {group} '{name}' (key: {group}); choose one of: {', '.join(choices)}"
     if text.startswith("Could not override '"):
         key = text.split("'", 2)[1]

@@ -61,7 +61,7 @@ class RobotConfig:
     # Offset (m, world axes) added to an object's position in envs/objects/*.xml, which place it
     # on a palm whose centre is near (0, 0.054, 0.211): hands whose palm is elsewhere move it.
     object_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    # Calibration classes (dexrl.calibration.fit): {class: [fnmatch patterns of joint names]},
+    # Calibration classes (dexrl.calibration.problem): {class: [fnmatch patterns of joint names]},
     # the first matching class wins, joints matching none are "other"; one factor per class
     # and kind is fitted. Empty: every joint is "other".
     joint_classes: dict[str, list[str]] = field(default_factory=dict)

@@ -56,6 +56,7 @@ def measure(n: int, args: argparse.Namespace, dims: dict[str, int]) -> dict[str,
         try:
             trainer.run()
             rss = _rss_mib([int(p) for p in ray.get([w.pid.remote() for w in trainer.workers])])
+            floor = _call_floor(trainer.workers)
         finally:
             trainer.close()
     laps = trainer.stage_history[1:]  # the first iteration includes start-up (actors importing)
@@ -66,9 +67,23 @@ def measure(n: int, args: argparse.Namespace, dims: dict[str, int]) -> dict[str,
     return {"workers": n, "samples_per_iteration": n * args.envs * args.horizon, "start_s": start_s,
             "iterations": len(laps), "stages_s": stages, "overhead_s": overhead,
             "iteration_s": statistics.median(sum(lap.values()) for lap in laps),
-            "overhead_fraction": overhead / (args.step_time + overhead),
+            "overhead_fraction": overhead / (args.step_time + overhead), "ray_call_floor_s": floor,
             "standin_rss_mib": {"median": statistics.median(rss), "max": max(rss), "total": sum(rss)}
             if rss else None}  # fmt: skip
+
+
+def _call_floor(workers: list[Any], repeats: int = 5) -> float:
+    """Seconds to submit one no-argument call to every worker (median of `repeats`): Ray's own
+    cost per actor call on this machine, the floor under `launch` (one `rollout` call each)."""
+    import ray
+
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        futures = [w.pid.remote() for w in workers]
+        times.append(time.perf_counter() - t0)
+        ray.get(futures)
+    return statistics.median(times)
 
 
 def _rss_mib(pids: list[int]) -> list[float]:
@@ -177,19 +192,24 @@ def main(argv: list[str]) -> int:
         print(f"[dexrl] N={n:5d}: overhead {1e3 * row['overhead_s']:7.1f} ms ({100 * row['overhead_fraction']:.2f} %) = "
               + ", ".join(f"{s} {1e3 * st[s]:.1f}" for s in OVERHEAD_STAGES)
               + f"; wait {1e3 * st['wait']:.0f}, learner {1e3 * st['learner']:.0f} ms"
+              + f"; Ray's floor for {n} no-op calls {1e3 * row['ray_call_floor_s']:.1f} ms"
               + (f"; stand-in RSS median {row['standin_rss_mib']['median']:.0f} MiB, all "
                  f"{row['standin_rss_mib']['total'] / 1024:.1f} GiB" if row["standin_rss_mib"] else ""),
               flush=True)  # fmt: skip
     fits = {s: fit(rows, s) for s in OVERHEAD_STAGES} | {"overhead": fit(rows, None)}
+    floor = fit([{**r, "stages_s": {"floor": r["ray_call_floor_s"]}} for r in rows], "floor")
+    fits["ray_call_floor"] = floor
     superlinear = [s for s in OVERHEAD_STAGES if fits[s]["k"] > 1.1 and rows[-1]["stages_s"][s] > 1e-3]
     extrapolated = []
     for n in extra:
         over = sum(predict(fits[s], n) for s in OVERHEAD_STAGES)
         extrapolated.append({"workers": n, "overhead_s": over,
                              "stages_s": {s: predict(fits[s], n) for s in OVERHEAD_STAGES},
-                             "overhead_fraction": over / (args.step_time + over)})  # fmt: skip
+                             "overhead_fraction": over / (args.step_time + over),
+                             "ray_call_floor_s": predict(floor, n)})  # fmt: skip
         print(f"[dexrl] N={n:5d} (extrapolated): overhead {1e3 * over:.1f} ms "
-              f"({100 * over / (args.step_time + over):.2f} %)")  # fmt: skip
+              f"({100 * over / (args.step_time + over):.2f} %); Ray's no-op calls alone "
+              f"{1e3 * predict(floor, n):.1f} ms")  # fmt: skip
     for s in OVERHEAD_STAGES:
         f = fits[s]
         print(f"[dexrl] fit {s:>10}: {1e3 * f['a']:.2f} ms + {1e3 * f['b']:.4f} ms·N; grows ~N^{f['k']:.2f}")

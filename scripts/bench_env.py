@@ -14,6 +14,7 @@ with adr=none and adr=auto with every range at its full hard limits (so resets d
 
     python scripts/bench_env.py                     # cube_rotate, 3 repeats
     python scripts/bench_env.py --env reach --json  # last line: one JSON object
+    python scripts/bench_env.py --robot leap --json # the LEAP-like hand
     python scripts/bench_env.py --compare-adr --json
 """
 
@@ -249,6 +250,8 @@ def compare_adr(args: argparse.Namespace, overrides: dict) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="cube_rotate")
+    p.add_argument("--robot", default=None,
+                   help="the hand: a name in configs/robot/ (dexhand, leap) or a robot yaml's path; default: the config's")
     p.add_argument("--steps", type=int, default=1500, help="control steps per single-env run")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--repeats", type=int, default=3)
@@ -265,7 +268,7 @@ def main() -> None:
     args = p.parse_args()
     pin_one_core()
     clock.use(args.clock)
-    overrides: dict = {}
+    overrides: dict = {"robot": args.robot} if args.robot else {}
     rows: dict[str, list[float]] = {"raw": [], "single": [], "batched": []}
     for r in range(args.repeats):
         single, controls = env_rate(args.env, 1, args.steps, seed=r, overrides=overrides, adr=args.adr)
@@ -281,6 +284,7 @@ def main() -> None:
     ratio_batched = [b / r for b, r in zip(rows["batched"], rows["raw"], strict=True)]
     result = {
         "env": args.env,
+        "robot": args.robot or "default",
         "cores": 1,
         "repeats": args.repeats,
         "raw_mj_step_per_s": summarize(rows["raw"]),

@@ -46,7 +46,6 @@ from dexrl.config import (
     load_env_config,
 )  # fmt: skip
 from dexrl.distributed.trainer import Trainer
-from dexrl.rl.storage import RolloutBatch
 
 
 def physics_limit(env: str, threads: int, seconds: float = 3.0) -> dict[str, float]:
@@ -96,7 +95,7 @@ def iterate(trainer: Trainer, iterations: int) -> float:
         if it == 1:
             t0, steps = time.perf_counter(), 0
         batches, stats = trainer.collect()
-        trainer.learner.update(RolloutBatch.concat(batches))
+        trainer.learner.update(batches)
         steps += sum(s["env_steps"] for s in stats)
     rate = steps / (time.perf_counter() - t0)
     trainer.finish_pending()  # nothing may run during the next physics window
@@ -110,11 +109,11 @@ class SB3Runner:
     def __init__(self, env: str, n_envs: int, n_steps: int = 2048) -> None:
         from stable_baselines3 import PPO
 
-        from dexrl.baselines.sb3 import make_vec_env
+        from dexrl.baselines.sb3 import make_vec_env, silent
 
         self.n_envs = n_envs
         self.vec = make_vec_env(load_env_config(env), n_envs=n_envs, seed=0, subprocess=True)
-        self.model = PPO("MlpPolicy", self.vec, n_steps=n_steps, device="cpu", seed=0, verbose=0)
+        self.model = silent(PPO("MlpPolicy", self.vec, n_steps=n_steps, device="cpu", seed=0, verbose=0))
         self.model.learn(total_timesteps=n_steps * n_envs)  # warm-up: one full rollout + update
 
     def rate(self, steps: int) -> float:
@@ -137,7 +136,7 @@ def race_reach(target: float, budget_s: float, workers: int = 2) -> dict[str, fl
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from dexrl.baselines.sb3 import make_vec_env
+    from dexrl.baselines.sb3 import make_vec_env, silent
 
     env = load_env_config("reach", {"reach_target_range": 0.3})
     train = default_train_config(total_env_steps=10**9, num_workers=workers, device="cpu",
@@ -170,7 +169,7 @@ def race_reach(target: float, budget_s: float, workers: int = 2) -> dict[str, fl
 
     vec = make_vec_env(env, n_envs=workers, seed=0, subprocess=True)
     race = Race()
-    PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0).learn(10**9, callback=race)
+    silent(PPO("MlpPolicy", vec, device="cpu", seed=0, verbose=0)).learn(10**9, callback=race)
     vec.close()
     return {"target_consecutive_successes": target, "budget_s": budget_s,
             "dexrl_s": dex_s if dex_ok else None, "sb3_s": race.reached}

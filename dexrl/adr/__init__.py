@@ -1,8 +1,9 @@
 """Domain randomization: parameter registry, configs (none / manual / auto) and the ADR state.
 
-Pure numpy here; applying λ to the simulation (MuJoCo) is `dexrl.adr.apply` (one apply function
-per parameter) and `dexrl.adr.randomizer.EpisodeRandomizer` (per env, per episode), imported
-explicitly so the algorithm stays importable without MuJoCo.
+Pure numpy here; applying λ to the simulation (MuJoCo) is `dexrl.adr.apply` (the shared context),
+`dexrl.adr.appliers` (one apply function per parameter; `register_param` adds one from outside)
+and `dexrl.adr.randomizer.EpisodeRandomizer` (per env, per episode), imported explicitly so the
+algorithm stays importable without MuJoCo.
 """
 
 from dexrl.adr.algorithm import ENTROPY_WIDTH_FLOOR, ADRState, EpisodeAssignment

@@ -1,9 +1,11 @@
 """The randomizable physics parameters: one `ParamSpec` entry per parameter.
 
 This module only *describes* parameters (how λ maps to a value, the hard limits, the unit); the
-MuJoCo side that writes the value into an env's MjModel is `dexrl.adr.apply.APPLIERS`. To add a
+MuJoCo side that writes the value into an env's MjModel is `dexrl.adr.appliers.APPLIERS`. To add a
 parameter (e.g. the Rubik's cube's `face_friction`), add one entry to `PARAM_SPECS` and one
-apply function there; the ADR algorithm, configs and metrics pick it up by name.
+`Applier` there; the ADR algorithm, configs and metrics pick it up by name. Code outside the
+package adds one with `dexrl.adr.apply.register_param(spec, applier)` (`register_spec` here is
+its MuJoCo-free half).
 
 λ convention [R §5]: every parameter has a dimensionless λ; λ = 0 is the calibrated (nominal)
 model, and ADR ranges start there (φ_L = φ_H = 0, docs/references.md "ADR"). Two mappings:
@@ -115,7 +117,7 @@ def _log_range(lo: float, hi: float, w: float = 1.0) -> tuple[float, float]:
 # hand-tuned ranges of [D Table 1] (friction 0.7–1.3, damping 0.3–3 needs ±1.5 below).
 _UNIT_LOG = (-1.0, 1.0)
 
-PARAM_SPECS: tuple[ParamSpec, ...] = (
+PARAM_SPECS: list[ParamSpec] = [
     # --- the object -------------------------------------------------------------------------
     ParamSpec(
         name="cube_size",
@@ -136,7 +138,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         name="cube_friction_slide",
         description="sliding friction (geom friction[0]), the cube's factor of the hand–cube "
         "contact (MuJoCo takes the max of two geoms, so cube and robot factors multiply and are "
-        "written into both: dexrl.adr.apply._write_friction)",
+        "written into both: dexrl.adr.appliers._write_friction)",
         mapping="multiplicative",
         hard_limits=_UNIT_LOG,
         unit="1",
@@ -303,12 +305,15 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         hard_limits=(-1.5, 1.5),  # x[0.22, 4.5]
         unit="N·m/rad",
     ),
-)
+]
 """The registry, in a fixed order (the order λs are drawn in, so it is part of determinism:
-append new parameters at the end to keep seeded runs reproducible)."""
+append new parameters at the end to keep seeded runs reproducible). A list so that
+`register_spec` can append to it where every module that imported it sees the new entry; change
+it only through `register_spec`, which keeps `PARAM_NAMES` and `get_spec` in step."""
 
-PARAM_NAMES: tuple[str, ...] = tuple(s.name for s in PARAM_SPECS)
+PARAM_NAMES: list[str] = [s.name for s in PARAM_SPECS]
 _BY_NAME: dict[str, ParamSpec] = {s.name: s for s in PARAM_SPECS}
+_BUILT_IN = frozenset(PARAM_NAMES)
 
 
 def get_spec(name: str) -> ParamSpec:
@@ -319,3 +324,25 @@ def get_spec(name: str) -> ParamSpec:
         raise ValueError(
             f"unknown ADR parameter {name!r}; known parameters: {', '.join(PARAM_NAMES)}"
         ) from None
+
+
+def register_spec(spec: ParamSpec) -> None:
+    """Append `spec` to the registry (the MuJoCo-free half of `dexrl.adr.apply.register_param`,
+    which also gives it its apply function: use that)."""
+    if spec.name in _BY_NAME:
+        raise ValueError(f"ADR parameter {spec.name!r} is already registered")
+    PARAM_SPECS.append(spec)
+    PARAM_NAMES.append(spec.name)
+    _BY_NAME[spec.name] = spec
+
+
+def unregister_spec(name: str) -> None:
+    """Remove a parameter added with `register_spec` (a built-in one cannot be removed)."""
+    if name in _BUILT_IN:
+        raise ValueError(
+            f"ADR parameter {name!r} is built in (dexrl.adr.params); it cannot be removed"
+        )
+    spec = get_spec(name)
+    PARAM_SPECS.remove(spec)
+    PARAM_NAMES.remove(name)
+    del _BY_NAME[name]

@@ -36,17 +36,26 @@ def make_vec_env(env: EnvConfig, n_envs: int, seed: int, subprocess: bool = True
     return VecMonitor(cls([factory(i) for i in range(n_envs)]), info_keywords=info_keywords)
 
 
+def silent(model: Any) -> Any:
+    """`model` with a logger that writes nothing: SB3's default one (verbose=0, no tensorboard)
+    still creates an empty `SB3-<date>` folder in the temp directory on every `learn`."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def make_ppo(algo: dict[str, Any], vec: Any, seed: int) -> Any:
     """SB3's PPO with the hyper-parameters of `configs/algo/sb3.yaml` (`algo`), on the CPU."""
     from stable_baselines3 import PPO
 
-    return PPO(
+    return silent(PPO(
         "MlpPolicy", vec, n_steps=int(algo["n_steps"]), batch_size=int(algo["batch_size"]),
         n_epochs=int(algo["n_epochs"]), gamma=float(algo["gamma"]), gae_lambda=float(algo["gae_lambda"]),
         clip_range=float(algo["clip_range"]), learning_rate=float(algo["learning_rate"]),
         ent_coef=float(algo["ent_coef"]), policy_kwargs={"net_arch": list(algo["net_arch"])},
         seed=seed, device="cpu", verbose=0,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def progress_callback(total: int, every_s: float = 10.0) -> Any:

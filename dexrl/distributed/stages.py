@@ -4,8 +4,9 @@ The trainer wraps each stage of an iteration in `clock.stage(name)`; `lap()` ret
 per stage since the previous lap and starts the next iteration. Stages (in order): `broadcast`
 (the learner's weights as arrays + `ray.put`), `launch` (one `rollout` call per worker), `wait`
 (until every worker's rollout is ready: the workers' stepping, not the driver's), `fetch`
-(`ray.get` of the batches: deserialisation on the driver), `concat` (one batch for the learner),
-`learner` (the PPO update), `metrics` (episode statistics, ADR metrics from its actor), `log`
+(`ray.get` of the batches: deserialisation on the driver), `learner` (the PPO update, which
+takes the list of the workers' batches and copies each into its device tensors: no join on the
+driver), `metrics` (episode statistics, ADR metrics from its actor), `log`
 (metrics.jsonl / wandb / console) and `checkpoint`. `scripts/bench_driver.py` reads them to
 split the driver's overhead by stage as the worker count grows; every metrics.jsonl row has them
 as `time/<stage>_s` (the `log` of the row before, since a row cannot time its own writing).
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-STAGES = ("broadcast", "launch", "wait", "fetch", "concat", "learner", "metrics", "log", "checkpoint")
+STAGES = ("broadcast", "launch", "wait", "fetch", "learner", "metrics", "log", "checkpoint")
 # The driver's own work: everything but waiting for the workers and the PPO update itself.
 OVERHEAD_STAGES = tuple(s for s in STAGES if s not in ("wait", "learner"))
 

@@ -84,7 +84,7 @@ class StandInWorker:
         return RolloutBatch(obs=obs, critic_obs=critic, actions=f32(t, b, a), logp=f32(t, b),
                             action_mean=f32(t, b, a), action_std=np.ones((t, b, a), np.float32),
                             rewards=f32(t, b), terminated=np.zeros((t, b), bool), truncated=done,
-                            final_critic_obs=np.where(done[..., None], critic, 0.0).astype(np.float32),
+                            final_critic_obs=critic[done],
                             last_critic_obs=f32(b, dc), episode_starts=starts,
                             obs_moments=compute_moments(obs, (do,)),
                             critic_obs_moments=compute_moments(critic, (dc,)))  # fmt: skip

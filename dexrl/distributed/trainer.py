@@ -11,7 +11,6 @@ is lost, counted in `worker_restarts`, and training goes on.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from dataclasses import asdict, replace
@@ -28,11 +27,19 @@ from dexrl.distributed.adr_actor import make_adr_components
 from dexrl.distributed.metrics_log import MetricsLog
 from dexrl.distributed.ray_setup import WORKER_ERRORS as _WORKER_ERRORS
 from dexrl.distributed.ray_setup import describe_placement, init_ray, is_local
+from dexrl.distributed.run_setup import (
+    adr_for_task,
+    adr_sized,
+    checkpoint_dir,
+    choose_learner_threads,
+    resolve_batch,
+    resolve_num_workers,
+)
 from dexrl.distributed.stages import StageClock
 from dexrl.distributed.video import VideoRecorder
 from dexrl.distributed.worker import make_worker_actor
 from dexrl.eval.episodes import solve_summary
-from dexrl.rl.config import BatchShape, ModelConfig, PPOConfig, resolve_gamma, resolve_minibatches
+from dexrl.rl.config import ModelConfig, PPOConfig, resolve_gamma
 from dexrl.rl.learners import Learner, LearnerFactory
 from dexrl.rl.learners import learner_factory as learner_factory_for
 from dexrl.rl.storage import RolloutBatch
@@ -66,17 +73,17 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.counters = {"iteration": 0, "env_steps": 0, "wall_time_s": 0.0, "worker_restarts": 0}
-        checkpoint = load_checkpoint(_checkpoint_dir(resume)) if resume else None
-        adr, self.adr_dropped = _adr_for_task(adr, env)
+        checkpoint = load_checkpoint(checkpoint_dir(resume)) if resume else None
+        adr, self.adr_dropped = adr_for_task(adr, env)
         init_ray(ray_cfg)
-        self.num_workers = _num_workers(train.num_workers)
+        self.num_workers = resolve_num_workers(train.num_workers)
         # The batch grows with the workers; algo.minibatch_size keeps the minibatch (README
         # "Running on a cluster"). Checkpoints record the request (minibatches null = the rule),
         # so a resume on other workers applies the rule again.
         self.ppo, self.batch_shape = resolve_batch(ppo, train, self.num_workers, model.kind)
         self._ppo_record = replace(self.ppo, minibatches=ppo.minibatches)
         ppo = self.ppo
-        adr, self.adr_sizing = _adr_sized(adr, env, train, self.num_workers)  # "auto" m, p_b → numbers
+        adr, self.adr_sizing = adr_sized(adr, env, train, self.num_workers)  # "auto" m, p_b → numbers
         self.adr_cfg = adr  # recorded in every checkpoint (dexrl.run_record.run_config_record)
         self.adr_actor, randomizer_factory = make_adr_components(adr, checkpoint)
         # On resume, new worker seeds: continuing must not replay the first run's episodes.
@@ -88,7 +95,7 @@ class Trainer:
             for w in range(self.num_workers)
         ]  # fmt: skip
         # Applied by run() for its duration (torch's thread count is per process).
-        self.learner_threads = _learner_threads(train, self.num_workers, is_local(ray_cfg))
+        self.learner_threads = choose_learner_threads(train, self.num_workers, is_local(ray_cfg))
         dims = ray.get(self.workers[0].dims.remote())
         make = learner_factory or learner_factory_for("ppo")
         self.learner: Learner = make(dims["obs_dim"], dims["critic_obs_dim"], dims["action_dim"], ppo, model,
@@ -169,21 +176,31 @@ class Trainer:
         batches, stats = [], []
         with self.clock.stage("wait"):
             self._wait_with_progress(list(futures.values()))
-        for i, fut in futures.items():
-            try:
-                with self.clock.stage("fetch"):
-                    batch, st = ray.get(fut)
-            except _WORKER_ERRORS as err:
-                # Ray restarts the actor (constructor again); this rollout is lost, training goes on.
-                self.counters["worker_restarts"] += 1
-                self._restarting.add(i)
-                self.log.warn(f"rollout worker {i} died ({type(err).__name__}); Ray restarts it, "
-                              f"its rollout of this iteration is skipped")
+        with self.clock.stage("fetch"):
+            try:  # one ray.get for every worker; one per worker only when one of them died
+                fetched = ray.get(list(futures.values()))
+            except _WORKER_ERRORS:
+                fetched = [self._fetch_one(i, fut) for i, fut in futures.items()]
+        for result in fetched:
+            if result is None:
                 continue
+            batch, st = result
             if batch is not None:
                 batches.append(batch)
             stats.append(st)
         return batches, stats
+
+    def _fetch_one(self, i: int, future: Any) -> Any:
+        """Worker i's rollout, or None when the worker died (Ray restarts the actor: its
+        constructor runs again; this rollout is lost, training goes on)."""
+        try:
+            return ray.get(future)
+        except _WORKER_ERRORS as err:
+            self.counters["worker_restarts"] += 1
+            self._restarting.add(i)
+            self.log.warn(f"rollout worker {i} died ({type(err).__name__}); Ray restarts it, "
+                          f"its rollout of this iteration is skipped")  # fmt: skip
+            return None
 
     def collect(self) -> tuple[list[RolloutBatch], list[dict[str, Any]]]:
         """One iteration's rollouts (with the current weights, or one iteration behind)."""
@@ -240,10 +257,8 @@ class Trainer:
                 if not batches:
                     continue
                 self.learner.set_progress(self.counters["env_steps"] / self.train.total_env_steps)
-                with self.clock.stage("concat"):
-                    batch = RolloutBatch.concat(batches)
-                with self.clock.stage("learner"):
-                    learn = self.learner.update(batch)
+                with self.clock.stage("learner"):  # the workers' batches as a list: no join here
+                    learn = self.learner.update(batches)
                 with self.clock.stage("metrics"):
                     last = self._iteration_metrics(stats, learn, t_rollout, time.perf_counter() - t0)
                 self.counters["wall_time_s"] = time.perf_counter() - t_start
@@ -361,78 +376,6 @@ class Trainer:
             write_adr_plot(self.run_dir, int(self.counters["env_steps"]), title)
         except Exception as err:  # noqa: BLE001 (matplotlib, disk, wandb: any of them)
             self.log.warn(f"adr.png not written: {type(err).__name__}: {err}")
-
-
-def _adr_for_task(adr: Any, env: EnvConfig) -> tuple[Any, dict[str, str]]:
-    """Disable the ADR parameters this env cannot randomize (checked on a one-env probe task)."""
-    if adr is None or adr.mode == "none":
-        return adr, {}
-    from dexrl.adr.randomizer import config_for_task
-    from dexrl.tasks.registry import make_task
-
-    return config_for_task(adr, make_task(env, num_envs=1, seed=0, autoreset=False))
-
-
-def _adr_sized(adr: Any, env: EnvConfig, train: TrainConfig, workers: int) -> tuple[Any, Any]:
-    """ADR sized to this run's throughput (dexrl.adr.sizing), and what the rule found (None
-    without ADR auto). Runs after `_adr_for_task`, so only the parameters this env randomizes
-    count; episodes are taken as env.max_episode_steps long (an upper bound)."""
-    if adr is None:
-        return None, None
-    from dexrl.adr.sizing import size_for_run
-
-    return size_for_run(adr, workers, train.envs_per_worker, train.horizon, env.max_episode_steps)
-
-
-def _checkpoint_dir(resume: str) -> Path:
-    p = Path(resume)
-    return p / "checkpoints" / "latest" if (p / "checkpoints" / "latest").is_dir() else p
-
-
-def _num_workers(setting: Any) -> int:
-    if setting == "auto":
-        return max(1, int(ray.cluster_resources().get("CPU", 1)))
-    return int(setting)
-
-
-def resolve_batch(ppo: PPOConfig, train: TrainConfig, workers: int, kind: str = "mlp") -> tuple[PPOConfig, BatchShape]:
-    """`ppo` with its minibatches for `workers` rollout workers of `train` (the rule:
-    `dexrl.rl.config.resolve_minibatches`), and the update's shape; ConfigError (one line) when
-    an explicit algo.minibatches does not fit the update."""
-    from dexrl.config import ConfigError
-
-    try:
-        return resolve_minibatches(ppo, workers, train.envs_per_worker, train.horizon, kind)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def _learner_threads(
-    train: TrainConfig, num_workers: int, local: bool, cores: int | None = None
-) -> int | None:
-    """CPU threads for the learner (None: leave torch's default).
-
-    Synchronous: the workers wait while the learner trains, so it takes every core. With
-    policy_lag the learner trains while the workers roll out; on a local Ray it takes the cores
-    the workers leave free (at least one), since more threads than cores make torch's spinning
-    threads and the physics steal time from each other (measured: scripts/bench_train.py).
-    """
-    if train.learner_threads != "auto":
-        return int(train.learner_threads)
-    if cores is None:
-        cores = _local_cores()
-    if not train.policy_lag:
-        return cores
-    return max(1, cores - num_workers) if local else None
-
-
-def _local_cores() -> int:
-    """Cores this process may use: its CPU affinity, capped by the CPUs Ray was given (Ray
-    follows container quotas and `ray.num_cpus`; the affinity alone can be the whole host)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if ray.is_initialized():
-        cores = min(cores, max(1, int(ray.cluster_resources().get("CPU", cores))))
-    return cores
 
 
 def _mean(xs: list[float]) -> float:

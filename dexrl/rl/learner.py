@@ -3,13 +3,15 @@
 Rollout workers (CPU) only run the policy; the learner owns the critic, the normalizer
 statistics, the optimizer and its RNG. `update` reads top to bottom as the algorithm:
 normalizers -> values -> GAE -> value targets -> sequences -> epochs x minibatches of Adam.
+Beside it: `ingest` (the workers' batches into the learner's tensors), `learner_state` (what a
+checkpoint holds), `tensors` (device, Adam, sequences, explained variance).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,8 @@ from numpy.typing import NDArray
 
 from dexrl.rl.config import ModelConfig, PPOConfig, minibatch_count
 from dexrl.rl.gae import compute_gae
+from dexrl.rl.ingest import BatchIngest, Ingested
+from dexrl.rl.learner_state import learner_state, load_learner_state
 from dexrl.rl.losses import (
     bounds_loss,
     entropy_loss,
@@ -30,9 +34,7 @@ from dexrl.rl.networks import Critic, GaussianActor, Hidden, make_actor
 from dexrl.rl.normalizer import RunningMeanStd
 from dexrl.rl.numpy_actor import ActorState
 from dexrl.rl.storage import RolloutBatch
-
-CHECKPOINT_FORMAT = 2
-"""Version of the `state_dict()` layout; bump it when the layout changes."""
+from dexrl.rl.tensors import adam, explained_variance, resolve_device, to_sequences
 
 METRIC_KEYS = (
     "policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "kl", "kl_end",
@@ -60,19 +62,6 @@ class PreparedBatch:
     """[T, B] returns in reward units."""
     values: NDArray[np.float32]
     """[T, B] pre-update critic values in reward units."""
-
-
-def resolve_device(device: str) -> torch.device:
-    """ "auto" -> cuda when available, else cpu; "cpu"; "cuda" / "cuda:K" (ValueError if absent)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use 'auto' or 'cpu'")
-        return torch.device(device)
-    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:K]', got {device!r}")
 
 
 class PPOLearner:
@@ -108,8 +97,8 @@ class PPOLearner:
         # Actor and critic step separately (docs/architecture.md §12): each has its own gradient
         # clip, and only the actor's learning rate follows the KL; the privileged critic keeps its
         # own.
-        self.optimizer = _adam(list(self.actor.parameters()), ppo.lr, ppo.adam_eps)
-        self.critic_optimizer = _adam(list(self.critic.parameters()), ppo.critic_lr, ppo.adam_eps)
+        self.optimizer = adam(list(self.actor.parameters()), ppo.lr, ppo.adam_eps)
+        self.critic_optimizer = adam(list(self.critic.parameters()), ppo.critic_lr, ppo.adam_eps)
         self.obs_rms = RunningMeanStd(obs_dim)
         self.critic_obs_rms = RunningMeanStd(critic_obs_dim)
         self.return_rms = RunningMeanStd(())
@@ -119,11 +108,14 @@ class PPOLearner:
         self.progress = 0.0
         self.lr_scale = 1.0  # the "adaptive" schedule's factor on ppo.lr
         self.iteration = 0
+        self._ingest = BatchIngest(self.device, reuse=True)  # keeps its buffers between updates
 
     # ------------------------------------------------------------------ the update
 
-    def update(self, batch: RolloutBatch) -> dict[str, float]:
-        """One PPO update on a rollout; returns the metrics named in `METRIC_KEYS`.
+    def update(self, batch: RolloutBatch | Sequence[RolloutBatch]) -> dict[str, float]:
+        """One PPO update on a rollout (one batch, or the list of the workers' batches: the same
+        update as on their `RolloutBatch.concat`, without the join); returns the metrics named
+        in `METRIC_KEYS`.
 
         Losses, entropy, approx_kl and clip_fraction are means over the minibatches evaluated;
         value_loss is in normalized return units; kl / kl_end are analytic KLs against the
@@ -144,25 +136,32 @@ class PPOLearner:
            batch sets the actor's learning rate ("adaptive"); optional early stop on the KL.
         """
         start = time.perf_counter()
-        prepared = self.prepare(batch)
+        prepared = self._prepare(batch, self._ingest)
         metrics = self._optimize(prepared.sequences, prepared.hidden0)
         metrics["explained_variance"] = explained_variance(prepared.values, prepared.returns)
         metrics["learner_time_s"] = time.perf_counter() - start
         self.iteration += 1
         return metrics
 
-    def prepare(self, batch: RolloutBatch) -> PreparedBatch:
+    def prepare(self, batch: RolloutBatch | Sequence[RolloutBatch]) -> PreparedBatch:
         """Steps 1-5 of `update`: the batch as its epochs see it. Changes the normalizer and
-        return statistics (as `update` does); the doctor's checks train on what this returns."""
-        self._check_batch(batch)
-        self._merge_observation_moments(batch)
-        values, bootstrap_values, last_values = self._critic_values(batch)
+        return statistics (as `update` does); the doctor's checks train on what this returns
+        (its tensors are its own: `update` reuses its buffers, this does not)."""
+        return self._prepare(batch, BatchIngest(self.device, reuse=False))
+
+    def _prepare(self, batch: RolloutBatch | Sequence[RolloutBatch], ingest: BatchIngest) -> PreparedBatch:
+        parts = [batch] if isinstance(batch, RolloutBatch) else list(batch)
+        for part in parts:
+            self._check_batch(part)
+        data = ingest(parts)
+        self._merge_observation_moments(data)
+        values, bootstrap_values, last_values = self._critic_values(data)
         advantages, returns = compute_gae(
-            batch.rewards, values, batch.terminated, batch.truncated,
+            data.rewards, values, data.terminated, data.truncated,
             bootstrap_values, last_values, self.gamma, self.ppo.gae_lambda,
         )  # fmt: skip
         targets, old_values = self._value_targets(returns, values)
-        sequences, hidden0 = self._make_sequences(batch, advantages, targets, old_values)
+        sequences, hidden0 = self._make_sequences(data, advantages, targets, old_values)
         return PreparedBatch(sequences, hidden0, returns, values)
 
     def _adapt_lr(self, kl: float) -> None:
@@ -192,7 +191,7 @@ class PPOLearner:
                 f"{self.model.kind} policy needs {expected_hidden} (LSTM: (h, c) before step 0)"
             )
 
-    def _merge_observation_moments(self, batch: RolloutBatch) -> None:
+    def _merge_observation_moments(self, batch: Ingested) -> None:
         self.obs_rms.merge(batch.obs_moments)
         self.critic_obs_rms.merge(batch.critic_obs_moments)
         self.actor.obs_normalizer.set_stats(self.obs_rms)
@@ -200,15 +199,13 @@ class PPOLearner:
 
     @torch.no_grad()
     def _critic_values(
-        self, batch: RolloutBatch
+        self, batch: Ingested
     ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
         """V(critic_obs) [T, B], V(final_critic_obs) where truncated (else 0) [T, B], V(last) [B]."""
-        values = self._value_np(batch.critic_obs)
+        values = self.critic.value(batch.tensors["critic_obs"]).cpu().numpy()
         bootstrap_values = np.zeros_like(values)
         if batch.truncated.any():  # only timed-out steps need the final observation's value
-            bootstrap_values[batch.truncated] = self._value_np(
-                batch.final_critic_obs[batch.truncated]
-            )
+            bootstrap_values[batch.truncated] = self._value_np(batch.final_critic_obs)
         return values, bootstrap_values, self._value_np(batch.last_critic_obs)
 
     def _value_np(self, critic_obs: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -241,7 +238,7 @@ class PPOLearner:
     @torch.no_grad()
     def _make_sequences(
         self,
-        batch: RolloutBatch,
+        batch: Ingested,
         advantages: NDArray[np.float32],
         targets: NDArray[np.float32],
         old_values: NDArray[np.float32],
@@ -252,19 +249,20 @@ class PPOLearner:
         from `batch.actor_hidden` over the rollout (truncated BPTT: gradients stop at chunk
         starts, the state does not).
         """
-        arrays = {
-            "obs": batch.obs, "critic_obs": batch.critic_obs, "actions": batch.actions,
-            "logp_old": batch.logp, "mean_old": batch.action_mean, "std_old": batch.action_std,
-            "episode_starts": batch.episode_starts,
-            "advantages": advantages, "targets": targets, "old_values": old_values,
+        given = batch.tensors
+        full = {
+            "obs": given["obs"], "critic_obs": given["critic_obs"], "actions": given["actions"],
+            "logp_old": given["logp"], "mean_old": given["action_mean"], "std_old": given["action_std"],
+            "episode_starts": given["episode_starts"],
+            **{name: torch.as_tensor(x, device=self.device)
+               for name, x in (("advantages", advantages), ("targets", targets), ("old_values", old_values))},
         }  # fmt: skip
-        full = {name: torch.as_tensor(x, device=self.device) for name, x in arrays.items()}
         length = self.chunk_len(batch.num_steps)
         hidden0 = self._chunk_start_states(full["obs"], full["episode_starts"], batch, length)
-        return {name: _to_sequences(x, length) for name, x in full.items()}, hidden0
+        return {name: to_sequences(x, length) for name, x in full.items()}, hidden0
 
     def _chunk_start_states(
-        self, obs: torch.Tensor, starts: torch.Tensor, batch: RolloutBatch, length: int
+        self, obs: torch.Tensor, starts: torch.Tensor, batch: Ingested, length: int
     ) -> Hidden:
         if not self.actor.is_recurrent:
             return ()
@@ -416,112 +414,10 @@ class PPOLearner:
     # ------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything to resume training exactly: tensors (on CPU) and JSON-safe values only,
-        so `torch.save` / `torch.load(weights_only=True)` round-trips it."""
-        state = {
-            "format": CHECKPOINT_FORMAT,
-            "dims": dict(self.dims),
-            "model": asdict(self.model),
-            "ppo": asdict(self.ppo),
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "critic_optimizer": self.critic_optimizer.state_dict(),
-            "obs_rms": _rms_to_tensors(self.obs_rms),
-            "critic_obs_rms": _rms_to_tensors(self.critic_obs_rms),
-            "return_rms": _rms_to_tensors(self.return_rms),
-            "generator_state": self.generator.get_state(),
-            "progress": self.progress,
-            "lr_scale": self.lr_scale,
-            "iteration": self.iteration,
-        }
-        return _to_cpu(state)
+        """Everything to resume training exactly (`dexrl.rl.learner_state.learner_state`)."""
+        return learner_state(self)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a `state_dict()`; the network shape must match (ValueError otherwise).
-
-        The PPO config of this learner is kept (e.g. a changed lr applies on resume); the lr
-        is recomputed from it and the restored progress.
-        """
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(
-                f"checkpoint format {state.get('format')!r}, expected {CHECKPOINT_FORMAT}"
-            )
-        _expect_equal("dims", dict(state["dims"]), self.dims)
-        _expect_equal(
-            "model", _tuples_to_lists(state["model"]), _tuples_to_lists(asdict(self.model))
-        )
-        self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        for optimizer, key in ((self.optimizer, "optimizer"), (self.critic_optimizer, "critic_optimizer")):
-            fused = optimizer.defaults.get("fused")
-            optimizer.load_state_dict(state[key])
-            for group in optimizer.param_groups:  # this machine's kernel, not the saver's
-                group["fused"] = fused
-        self.obs_rms.load_state_dict(state["obs_rms"])
-        self.critic_obs_rms.load_state_dict(state["critic_obs_rms"])
-        self.return_rms.load_state_dict(state["return_rms"])
-        self.generator.set_state(state["generator_state"])
-        self.iteration = int(state["iteration"])
-        self.lr_scale = float(state.get("lr_scale", 1.0))
-        self.set_progress(float(state["progress"]))
-
-
-def _adam(params: list[torch.nn.Parameter], lr: float, eps: float) -> torch.optim.Adam:
-    """Adam with the fused kernel (one pass over all parameters; about 5% of a CPU update
-    saved on the default networks), or the plain one where this torch build has no fused Adam
-    for the device."""
-    try:
-        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, eps=eps)
-
-
-def _to_sequences(x: torch.Tensor, length: int) -> torch.Tensor:
-    """[T, B, ...] -> [L, (T / L) * B, ...], sequence index k * B + b (chunk k, env b)."""
-    num_steps, num_envs, *rest = x.shape
-    chunks = x.reshape(num_steps // length, length, num_envs, *rest)
-    return chunks.transpose(0, 1).reshape(length, (num_steps // length) * num_envs, *rest)
-
-
-def explained_variance(predictions: NDArray[np.floating], targets: NDArray[np.floating]) -> float:
-    """1 - Var(targets - predictions) / Var(targets): 1 is perfect, 0 is no better than the mean.
-
-    NaN when the targets have no variance.
-    """
-    var_targets = float(np.var(targets))
-    if var_targets == 0.0:
-        return float("nan")
-    return 1.0 - float(np.var(targets - predictions)) / var_targets
-
-
-def _rms_to_tensors(rms: RunningMeanStd) -> dict[str, Any]:
-    state = rms.state_dict()
-    return {
-        "count": state["count"],
-        "mean": torch.from_numpy(state["mean"]),
-        "var": torch.from_numpy(state["var"]),
-    }
-
-
-def _to_cpu(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().clone()
-    if isinstance(obj, Mapping):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_to_cpu(v) for v in obj)
-    return obj
-
-
-def _tuples_to_lists(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {k: _tuples_to_lists(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_tuples_to_lists(v) for v in obj]
-    return obj
-
-
-def _expect_equal(what: str, found: Any, expected: Any) -> None:
-    if found != expected:
-        raise ValueError(f"checkpoint {what} {found} does not match this learner's {expected}")
+        """Restore a `state_dict()` (`dexrl.rl.learner_state.load_learner_state`); ValueError
+        when the format or the network shape does not match."""
+        load_learner_state(self, state)

@@ -5,13 +5,14 @@ The trainer (`dexrl.distributed.trainer.Trainer`) needs only this surface: the s
 built for, where it runs, one update per batch of rollouts, the training progress (for
 schedules), the policy weights as numpy arrays for the rollout workers (`ActorState`: what
 `dexrl.rl.numpy_actor.NumpyActor` loads), and a state to checkpoint and restore. PPO
-(`dexrl.rl.learner.PPOLearner`) is the one registered today; another algorithm registers its
-class here under its `algorithm` name, which checkpoints record.
+(`dexrl.rl.learner.PPOLearner`) is the one registered today; another algorithm registers a
+factory of its learner here under its `algorithm` name (`register_learner`), which checkpoints
+record, and a trainer is built with it: `Trainer(..., learner_factory=learner_factory(name))`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from dexrl.rl.config import ModelConfig
@@ -27,8 +28,9 @@ class Learner(Protocol):
     dims: dict[str, int]  # obs_dim, critic_obs_dim, action_dim
     device: Any  # torch.device (or another framework's) the update runs on
 
-    def update(self, batch: RolloutBatch) -> dict[str, float]:
-        """One update on one iteration's rollouts; scalars to log (losses, KL, ...)."""
+    def update(self, batch: RolloutBatch | Sequence[RolloutBatch]) -> dict[str, float]:
+        """One update on one iteration's rollouts (the trainer passes the workers' batches as a
+        list; `RolloutBatch.concat` joins them); scalars to log (losses, KL, ...)."""
         ...
 
     def set_progress(self, fraction: float) -> None:
@@ -67,3 +69,18 @@ def learner_factory(algorithm: str) -> LearnerFactory:
     except KeyError:
         raise ValueError(f"no learner registered for algorithm {algorithm!r}; registered: "
                          f"{', '.join(sorted(LEARNERS))} (dexrl.rl.learners.LEARNERS)") from None
+
+
+def register_learner(algorithm: str, factory: LearnerFactory) -> LearnerFactory:
+    """Add `algorithm` to `LEARNERS`: `factory(obs_dim, critic_obs_dim, action_dim, algo config,
+    model, device, seed)` builds its Learner, whose `algorithm` attribute is this name (the one
+    checkpoints record). Registering the same factory again changes nothing; another factory
+    under a taken name is a ValueError. Returns `factory`."""
+    if not algorithm or not isinstance(algorithm, str):
+        raise ValueError(f"a learner's algorithm name must be a non-empty string (got {algorithm!r})")
+    old = LEARNERS.get(algorithm)
+    if old is not None and old is not factory:
+        raise ValueError(f"algorithm {algorithm!r} already has a learner ({getattr(old, '__qualname__', old)}); "
+                         "register yours under another name")  # fmt: skip
+    LEARNERS[algorithm] = factory
+    return factory

@@ -1,8 +1,12 @@
 """`RolloutBatch`: the contract between rollout workers and the learner, and a buffer that fills it.
 
 Everything is numpy and time-major ([T, B, ...]: T steps of B environments) so a batch crosses
-Ray without torch and several workers' batches concatenate along B. The environments auto-reset:
+Ray without torch; the learner takes several workers' batches as a list (`PPOLearner.update`) and
+`RolloutBatch.concat` joins them along B where one batch is wanted. The environments auto-reset:
 after a step with terminated or truncated, the next observation is the first of a new episode.
+The final observations of timed-out episodes are stored sparsely: one row per truncated step
+(`final_critic_obs` [K, Dc], K = truncated.sum()), not a mostly-zero [T, B, Dc] array (a third of
+a batch's bytes at cube_rotate's sizes).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ _ARRAY_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("rewards", np.float32, "T B"),
     ("terminated", np.bool_, "T B"),
     ("truncated", np.bool_, "T B"),
-    ("final_critic_obs", np.float32, "T B Dc"),
+    ("final_critic_obs", np.float32, "K Dc"),  # K = truncated.sum(): rows in np.nonzero order
     ("episode_starts", np.bool_, "T B"),
     ("last_critic_obs", np.float32, "B Dc"),
 )
@@ -60,7 +64,9 @@ class RolloutBatch:
     truncated: Bool
     """[T, B] the episode hit its time limit at step t (bootstrap from `final_critic_obs`)."""
     final_critic_obs: F32
-    """[T, B, Dc] critic obs of the final pre-reset state where truncated, else zeros."""
+    """[K, Dc] critic obs of the final pre-reset state of each truncated step, K =
+    truncated.sum(), in the order of `np.nonzero(truncated)` (step-major), so
+    `values[truncated] = V(final_critic_obs)` fills them in place."""
     last_critic_obs: F32
     """[B, Dc] critic obs after the last step, to bootstrap the end of the rollout."""
     episode_starts: Bool
@@ -98,7 +104,9 @@ class RolloutBatch:
             self.critic_obs.shape[2],
             self.actions.shape[2],
         )
-        sizes = {"T": t, "B": b, "Do": d_obs, "Dc": d_critic, "A": d_act}
+        truncated = self.truncated
+        k = int(np.count_nonzero(truncated)) if isinstance(truncated, np.ndarray) else -1
+        sizes = {"T": t, "B": b, "K": k, "Do": d_obs, "Dc": d_critic, "A": d_act}
         for name, dtype, template in _ARRAY_FIELDS:
             expected = tuple(sizes[k] for k in template.split())
             _check_array(name, getattr(self, name), dtype, expected, template)
@@ -131,7 +139,10 @@ class RolloutBatch:
         arrays = {
             name: np.compress(keep, getattr(self, name), axis=template.split().index("B"))
             for name, _, template in _ARRAY_FIELDS
+            if "B" in template
         }
+        # The final rows of the kept envs' timeouts (rows follow np.nonzero(truncated)).
+        arrays["final_critic_obs"] = self.final_critic_obs[keep[np.nonzero(self.truncated)[1]]]
         return RolloutBatch(
             **arrays,
             obs_moments=compute_moments(arrays["obs"], (self.obs.shape[2],)),
@@ -159,15 +170,17 @@ class RolloutBatch:
                 [getattr(x, name) for x in batches], axis=template.split().index("B")
             )
             for name, _, template in _ARRAY_FIELDS
+            if "B" in template
         }
+        joined["final_critic_obs"] = join_final_rows(batches)
         hidden = tuple(
             np.concatenate([x.actor_hidden[i] for x in batches], axis=0)
             for i in range(len(first.actor_hidden))
         )
         return RolloutBatch(
             **joined,
-            obs_moments=_merge_moments([x.obs_moments for x in batches]),
-            critic_obs_moments=_merge_moments([x.critic_obs_moments for x in batches]),
+            obs_moments=merge_moments([x.obs_moments for x in batches]),
+            critic_obs_moments=merge_moments([x.critic_obs_moments for x in batches]),
             actor_hidden=hidden,
         )
 
@@ -195,6 +208,7 @@ class RolloutBuffer:
             for name, dtype, template in _ARRAY_FIELDS
             if template.startswith("T")
         }
+        self._final_rows: list[F32] = []  # final_critic_obs of the truncated envs, step by step
         self.step = 0
 
     def add(
@@ -217,7 +231,8 @@ class RolloutBuffer:
         action_mean, action_std [B, A]: the behaviour policy's Gaussian at this step.
 
         final_critic_obs [B, Dc]: the critic obs of the final state of envs that were truncated at
-        this step (rows of other envs are ignored and stored as zeros); None if none truncated.
+        this step (rows of other envs are ignored; only the truncated rows are kept); None if none
+        truncated.
         """
         if self.step >= self.num_steps:
             raise ValueError(f"RolloutBuffer is full ({self.num_steps} steps); call finish()")
@@ -242,9 +257,8 @@ class RolloutBuffer:
         for name, value in values.items():
             self._arrays[name][t] = value  # numpy raises on a shape mismatch
         if final_critic_obs is not None:
-            self._arrays["final_critic_obs"][t] = np.where(
-                truncated[:, None], final_critic_obs, 0.0
-            )
+            rows = np.asarray(final_critic_obs, dtype=np.float32)[np.asarray(truncated, dtype=bool)]
+            self._final_rows.append(rows)
         self.step += 1
 
     def finish(self, last_critic_obs: F32, actor_hidden: tuple[F32, ...] = ()) -> RolloutBatch:
@@ -254,8 +268,10 @@ class RolloutBuffer:
                 f"RolloutBuffer holds {self.step} of {self.num_steps} steps; add the rest first"
             )
         arrays = self._arrays
+        rows = self._final_rows or [np.zeros((0, self.dims["Dc"]), np.float32)]
         batch = RolloutBatch(
             **arrays,
+            final_critic_obs=np.concatenate(rows, axis=0),
             last_critic_obs=np.asarray(last_critic_obs, dtype=np.float32),
             obs_moments=compute_moments(arrays["obs"], (self.dims["Do"],)),
             critic_obs_moments=compute_moments(arrays["critic_obs"], (self.dims["Dc"],)),
@@ -265,7 +281,22 @@ class RolloutBuffer:
         return batch
 
 
-def _merge_moments(moments: Sequence[Moments]) -> Moments:
+def join_final_rows(batches: Sequence[RolloutBatch]) -> F32:
+    """The `final_critic_obs` rows of several batches as the batch joined along B would hold
+    them: ordered by (step, env of the joined batch), i.e. `np.nonzero` of the joined
+    `truncated`."""
+    steps, envs, offset = [], [], 0
+    for x in batches:
+        t, b = np.nonzero(x.truncated)
+        steps.append(t)
+        envs.append(b + offset)
+        offset += x.num_envs
+    rows = np.concatenate([x.final_critic_obs for x in batches], axis=0)
+    return rows[np.lexsort((np.concatenate(envs), np.concatenate(steps)))]
+
+
+def merge_moments(moments: Sequence[Moments]) -> Moments:
+    """Observation moments of several batches merged exactly (parallel-variance formula)."""
     rms = RunningMeanStd(np.asarray(moments[0][1]).shape)
     for m in moments:
         rms.merge(m)

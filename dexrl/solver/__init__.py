@@ -12,11 +12,13 @@ dependency order (each imports only modules above it; tests/solver/test_cube_mov
 - `orientation`: `CubeOrientation`, the 24 face-aligned cube poses and their quaternions;
 - `planner`: flip / top-face-rotate subgoals, `apply_subgoal`;
 - `kociemba_process`: kociemba in a child process that a deadline can stop;
-- `search`: `CubePlanner`, the cheapest plan (flips and turns weighted) within a time budget.
+- `cost`: what a plan costs (flips and turns weighted), `PlannerSettings`, `score`;
+- `search`: `CubePlanner`, the cheapest plan within a time budget.
 """
 
 from __future__ import annotations
 
+from dexrl.solver.cost import PlannerSettings
 from dexrl.solver.cube import (
     CubeState,
     Move,
@@ -38,7 +40,7 @@ from dexrl.solver.planner import (
     plan_subgoals,
     subgoal_from_dict,
 )
-from dexrl.solver.search import CubePlanner, Plan, PlannerSettings
+from dexrl.solver.search import CubePlanner, Plan
 from dexrl.solver.symmetry import SYMMETRIES, Symmetry, inverse_state
 from dexrl.solver.two_phase import SolverError, solve
 from dexrl.solver.validate import (

@@ -1,9 +1,10 @@
-"""The batched hand task: action processing, stepping, rewards, terminations, auto-reset.
+"""The batched hand task: set-up, reset, stepping, rewards, terminations, auto-reset.
 
 One `HandTask` steps K envs; each task module (reach, cube_rotate, ...) supplies the goal, the
 distance to it, the observations and its reset. Section order follows MuJoCo Playground's task
 modules: init → reset → step → reward terms; the observations (named parts, each with its
-real-hand source) are in `dexrl.tasks.observations`.
+real-hand source) are in `dexrl.tasks.observations`, the action processing (latency, action
+noise, the EMA onto joint targets) in `dexrl.tasks.actions`; `HandTask` mixes in both.
 
 Conventions (docs/architecture.md; [D]'s values: docs/references.md "Block reorientation task"):
 - actions in [-1, 1] are *relative* joint-target steps, smoothed by an exponential moving average
@@ -36,14 +37,13 @@ from dexrl.env_config import TaskSettings
 from dexrl.obs_parts import ObsPart as ObsPart  # re-exported: tasks and dexrl.adr import it here
 from dexrl.sim.batch import BatchedSim
 from dexrl.sim.model import HandModelIds, compile_model, scene_spec
+from dexrl.tasks.actions import ACTION_MODES as ACTION_MODES  # re-exported: its old home
+from dexrl.tasks.actions import TaskActions
 from dexrl.tasks.observations import TaskObservations
 
 _BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 # MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
 _BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)
-
-
-ACTION_MODES = ("relative", "absolute")
 
 
 @dataclass
@@ -58,10 +58,10 @@ class StepResult:
     info: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class HandTask(TaskObservations):
+class HandTask(TaskActions, TaskObservations):
     """Base of all hand tasks. Subclasses implement the `_task_*` methods (observations:
-    `dexrl.tasks.observations`), declare their settings dataclass (`settings_type`) and register
-    with `dexrl.tasks.registry.register_task`.
+    `dexrl.tasks.observations`; action processing: `dexrl.tasks.actions`), declare their
+    settings dataclass (`settings_type`) and register with `dexrl.tasks.registry.register_task`.
 
     `settings`: the task's own settings; by default `cfg.settings` (the env config's), or given
     here (then `self.cfg` carries them)."""
@@ -233,70 +233,12 @@ class HandTask(TaskObservations):
         d.time = 0.0
 
     # ----------------------------------------------------------------- step
-    def check_actions(self, actions: Any) -> np.ndarray:
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (self.num_envs, self.action_dim):
-            raise ValueError(
-                f"actions must have shape ({self.num_envs}, {self.action_dim}) "
-                f"[num_envs, action_dim]; got {a.shape}"
-            )
-        if not np.isfinite(a).all():
-            bad = np.argwhere(~np.isfinite(a))[0]
-            raise ValueError(
-                f"actions contain NaN or inf (first at env {bad[0]}, actuator {bad[1]}); "
-                "check the policy output"
-            )
-        return a
-
-    def apply_actions(self, actions: np.ndarray) -> None:
-        """Actions -> EMA-smoothed joint targets, then physics for one control step.
-
-        relative ([D]): the EMA of the actions, × action_scale × half range, is added to the
-        targets each step. absolute (GPU peers): the action maps the actuator range to [-1, 1]
-        and the targets follow it through the EMA. Either way the state the next step depends
-        on (targets, and the smoothed action under relative control) is observed (`_control_state`).
-        """
-        a = np.clip(actions, -1.0, 1.0)
-        self.previous_action = self.last_action
-        ema = self.cfg.action_ema
-        executed = self._executed_actions(a)
-        half_range = 0.5 * (self.ctrl_high - self.ctrl_low)
-        if self.cfg.action_mode == "absolute":
-            command = 0.5 * (self.ctrl_high + self.ctrl_low) + executed * half_range
-            self.targets = ema * command + (1.0 - ema) * self.targets
-        else:
-            self.smoothed_action = ema * executed + (1.0 - ema) * self.smoothed_action
-            step = self.smoothed_action * self.cfg.action_scale * half_range
-            self.targets = np.clip(self.targets + step, self.ctrl_low, self.ctrl_high)
-        self.last_action = a
-        for hook in self.pre_physics_hooks:
-            hook()
-        self.physics_step()
-
     def physics_step(self) -> None:
         """One control period of physics toward the current targets, the snapshot refreshed, then
         the task's own bookkeeping (`_task_after_physics`; SimHand runs this for a deployed policy)."""
         self.sim.step(self.targets)
         self.refresh()
         self._task_after_physics()
-
-    def _executed_actions(self, a: np.ndarray) -> np.ndarray:
-        """[K, A] what the hand executes: the action of `action_delay` steps ago, plus noise."""
-        if self.action_delay.any():
-            depth = int(self.action_delay.max()) + 1
-            if self._action_queue.shape[1] < depth:
-                grow = depth - self._action_queue.shape[1]
-                self._action_queue = np.pad(self._action_queue, ((0, 0), (0, grow), (0, 0)))
-            q = self._action_queue
-            q[:, 1:] = q[:, :-1].copy()
-            q[:, 0] = a
-            a = q[np.arange(self.num_envs), self.action_delay]  # fancy indexing: a copy
-        noisy = np.flatnonzero(self.action_noise_std)
-        if noisy.size:
-            a = a.copy()
-            noise = self.action_noise_std[noisy, None] * self._env_normals(noisy, self.action_dim)
-            a[noisy] = np.clip(a[noisy] + noise, -1.0, 1.0)
-        return a
 
     def _env_normals(self, envs: np.ndarray, size: int) -> np.ndarray:
         """[len(envs), size] standard normals, row k from env envs[k]'s own generator."""

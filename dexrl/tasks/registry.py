@@ -9,7 +9,11 @@ dataclass) and its gymnasium id. `make_task`, the gymnasium ids (`gymnasium.make
 `dexrl.deploy` with numpy and onnxruntime only), so the registry first reads the `register_task`
 calls from the source of the modules in `dexrl/tasks/` without importing them (`_declared`: names
 and ids as string literals), and imports a task's module when the task is used (`task_spec`). A
-task defined outside the package registers when its module is imported.
+task defined outside the package registers when its module is imported: its env yaml names that
+module (`task_module: mylab.spin_task`, EnvConfig.task_module), which `task_spec` imports before
+it looks the task up. A rollout worker needs nothing more: the EnvConfig it receives carries the
+task's settings, whose class unpickles by importing the same module (so it must be importable on
+every worker: on PYTHONPATH, or installed).
 """
 
 from __future__ import annotations
@@ -118,20 +122,47 @@ def task_names() -> tuple[str, ...]:
     return tuple(dict.fromkeys([*_declared(), *_TABLE]))
 
 
-def task_spec(task: str) -> TaskSpec:
-    """The table's row for `task` (its module imported now if it was not); ValueError listing
-    the tasks when there is none."""
+def import_task_module(module: str | None) -> None:
+    """Import `module` (env.task_module: the module of a task defined outside dexrl, whose
+    `register_task` call runs on import); nothing for None. ValueError in one line naming the
+    module when it cannot be found; an error raised by the module's own code propagates as is."""
+    if not module:
+        return
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        missing = err.name or ""
+        if not (module == missing or module.startswith(missing + ".")):
+            raise ValueError(f"env.task_module='{module}' cannot be imported: it imports '{missing}', "
+                             f"which is not installed ({err})") from None  # fmt: skip
+        raise ValueError(f"env.task_module='{module}' cannot be imported (no module named '{missing}'): the "
+                         "module registering env.task must be importable by the trainer and by every rollout "
+                         "worker: put its folder on PYTHONPATH (on every machine of a cluster) or install "
+                         "it as a package") from None  # fmt: skip
+
+
+def task_spec(task: str, module: str | None = None) -> TaskSpec:
+    """The table's row for `task` (its module imported now if it was not: dexrl's own from the
+    declared table, another one from `module`, env.task_module); ValueError listing the tasks
+    when there is none."""
     declared = _declared().get(task)
     if task not in _TABLE and declared is not None:
         importlib.import_module(declared.module)  # its register_task call fills the row
+    if task not in _TABLE and module:
+        import_task_module(module)
+        if task not in _TABLE:
+            raise ValueError(f"env.task='{task}' is not registered by env.task_module='{module}': the module "
+                             f"must call register_task(\"{task}\", <TaskClass>, gym_id=...) when it is imported "
+                             f"(it registers: {', '.join(sorted(set(_TABLE) - set(_declared()))) or 'none'})")  # fmt: skip
     if task not in _TABLE:
-        raise ValueError(f"env.task='{task}' is not a task; choose one of {', '.join(task_names())}")
+        raise ValueError(f"env.task='{task}' is not a task; choose one of {', '.join(task_names())} (a task "
+                         "defined outside dexrl: set env.task_module to the module that registers it)")  # fmt: skip
     return _TABLE[task]
 
 
-def task_class(task: str) -> type[HandTask]:
-    """The HandTask subclass implementing `task`."""
-    return task_spec(task).task_class
+def task_class(task: str, module: str | None = None) -> type[HandTask]:
+    """The HandTask subclass implementing `task` (`module`: env.task_module, see `task_spec`)."""
+    return task_spec(task, module).task_class
 
 
 def tasks_with_setting(key: str) -> list[str]:
@@ -156,7 +187,7 @@ def make_task(
 ) -> Any:
     """Build the batched task for an env name (configs/env/<name>.yaml) or an EnvConfig."""
     cfg = env if isinstance(env, EnvConfig) else load_env_config(env, overrides)
-    return task_class(cfg.task)(cfg, num_envs=num_envs, seed=seed, autoreset=autoreset)
+    return task_class(cfg.task, cfg.task_module)(cfg, num_envs=num_envs, seed=seed, autoreset=autoreset)
 
 
 def register_gymnasium_envs() -> None:
@@ -173,6 +204,6 @@ def register_gymnasium_envs() -> None:
 
 
 __all__ = [
-    "TaskSpec", "gym_ids", "load_env_config", "make_task", "register_gymnasium_envs",
+    "TaskSpec", "gym_ids", "import_task_module", "load_env_config", "make_task", "register_gymnasium_envs",
     "register_task", "task_class", "task_names", "task_spec", "tasks_with_setting",
 ]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dexrl.distributed import trainer as trainer_mod
+from dexrl.distributed import run_setup as setup_mod
 from dexrl.distributed.ray_setup import nodes_line
 from dexrl.distributed.trainer import resolve_batch
 from dexrl.frontdoor import ConfigError, compose, typed_configs
@@ -19,8 +19,8 @@ def configs(*overrides: str):  # noqa: ANN201
 def test_same_command_keeps_the_minibatch(monkeypatch: pytest.MonkeyPatch, workers: int, samples: int,
                                           minibatches: int) -> None:
     cfg = configs()  # train.num_workers=auto: one per CPU Ray sees
-    monkeypatch.setattr(trainer_mod.ray, "cluster_resources", lambda: {"CPU": float(workers)})
-    resolved_workers = trainer_mod._num_workers(cfg.train.num_workers)
+    monkeypatch.setattr(setup_mod.ray, "cluster_resources", lambda: {"CPU": float(workers)})
+    resolved_workers = setup_mod.resolve_num_workers(cfg.train.num_workers)
     assert resolved_workers == workers
     ppo, batch = resolve_batch(cfg.algo, cfg.train, resolved_workers)
     assert (batch.samples, ppo.minibatches, batch.minibatch_size, ppo.epochs) == (samples, minibatches, 2_048, 5)

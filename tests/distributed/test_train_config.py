@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dexrl.config import TrainConfig, default_train_config
-from dexrl.distributed.trainer import _learner_threads
+from dexrl.distributed.run_setup import choose_learner_threads
 
 
 def test_dataclass_defaults_are_the_config_file_defaults() -> None:
@@ -21,15 +21,15 @@ def test_learner_threads() -> None:
     sync = TrainConfig(policy_lag=False)
     lag = TrainConfig(policy_lag=True)
     # Synchronous: the workers wait during the update, the learner takes every core.
-    assert _learner_threads(sync, 2, local=True, cores=cores) == 2
-    assert _learner_threads(sync, 2, local=True, cores=8) == 8
+    assert choose_learner_threads(sync, 2, local=True, cores=cores) == 2
+    assert choose_learner_threads(sync, 2, local=True, cores=8) == 8
     # Policy lag on a local Ray: the cores the workers leave, at least one.
-    assert _learner_threads(lag, 2, local=True, cores=cores) == 1
-    assert _learner_threads(lag, 1, local=True, cores=8) == 7
+    assert choose_learner_threads(lag, 2, local=True, cores=cores) == 1
+    assert choose_learner_threads(lag, 1, local=True, cores=8) == 7
     # On a cluster the workers live elsewhere: torch's default.
-    assert _learner_threads(lag, 2, local=False, cores=cores) is None
+    assert choose_learner_threads(lag, 2, local=False, cores=cores) is None
     # An explicit number wins.
-    assert _learner_threads(TrainConfig(policy_lag=True, learner_threads=3), 2, True, cores) == 3
+    assert choose_learner_threads(TrainConfig(policy_lag=True, learner_threads=3), 2, True, cores) == 3
 
 
 def test_step_counts_accept_1e6_style_integers_and_refuse_fractions() -> None:

@@ -36,7 +36,9 @@ def test_rollout_batch_shapes_and_episode_boundaries() -> None:
     ended = batch.terminated | batch.truncated
     assert ended[3].all() and not ended[:3].any()
     assert batch.episode_starts[0].all() and batch.episode_starts[4].all()
-    assert (batch.final_critic_obs[3] != 0).any(axis=-1).all()  # bootstrap obs of the timeout
+    # one bootstrap row per timed-out env (all of them, at step 3)
+    assert batch.final_critic_obs.shape[0] == int(batch.truncated.sum()) == batch.num_envs
+    assert (batch.final_critic_obs != 0).any(axis=-1).all()
     assert stats["env_steps"] == 18 and len(stats["returns"]) == 3
 
 
@@ -98,7 +100,7 @@ def test_worker_imports_and_rolls_out_without_torch() -> None:
 def test_ray_worker_process_never_maps_torch(ray_session) -> None:  # type: ignore[no-untyped-def]
     # The real path: a Ray actor built from the env and model configs, fed `ray.put` of the
     # learner's actor_state(). Unpickling a torch tensor would load torch into the worker.
-    from dexrl.distributed.worker import make_worker_actor
+    from dexrl.distributed.worker import BLAS_THREAD_VARS, make_worker_actor
 
     ray = ray_session
     env = load_env_config("cube_rotate", {"max_episode_steps": 4})
@@ -111,5 +113,8 @@ def test_ray_worker_process_never_maps_torch(ray_session) -> None:  # type: igno
         assert batch is not None and np.isfinite(batch.logp).all()
         pid = ray.get(worker.pid.remote())
         assert "libtorch" not in Path(f"/proc/{pid}/maps").read_text()
+        # one BLAS thread per worker CPU (numpy's OpenBLAS would start one per core)
+        environ = dict(x.split("=", 1) for x in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in x)
+        assert {k: environ.get(k) for k in BLAS_THREAD_VARS} == dict.fromkeys(BLAS_THREAD_VARS, "1")
     finally:
         ray.kill(worker)

@@ -1,4 +1,5 @@
-"""RolloutBatch: the worker -> learner contract, its validation and concatenation."""
+"""RolloutBatch: the worker -> learner contract, its validation, concatenation and its sparse
+final observations (one row per timed-out step)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def make_batch(seed: int = 0, num_envs: int = B, hidden: int = 0) -> RolloutBatc
         if t == 1:
             terminated[0] = True
             truncated[1] = True
+        if t == 3:  # two timeouts at one step: their rows keep the env order
+            truncated[0] = truncated[num_envs - 1] = True
         buf.add(
             obs=rng.normal(size=(num_envs, DO)).astype(np.float32),
             critic_obs=rng.normal(size=(num_envs, DC)).astype(np.float32),
@@ -32,7 +35,7 @@ def make_batch(seed: int = 0, num_envs: int = B, hidden: int = 0) -> RolloutBatc
             terminated=terminated,
             truncated=truncated,
             episode_starts=starts,
-            final_critic_obs=np.full((num_envs, DC), 7.0, np.float32),
+            final_critic_obs=final_value(seed, t, np.arange(num_envs)),
             action_mean=rng.normal(size=(num_envs, A)).astype(np.float32),
             action_std=np.full((num_envs, A), 0.5, np.float32),
         )
@@ -45,14 +48,26 @@ def make_batch(seed: int = 0, num_envs: int = B, hidden: int = 0) -> RolloutBatc
     return buf.finish(rng.normal(size=(num_envs, DC)).astype(np.float32), h)
 
 
+def final_value(seed: int, t: int, env: np.ndarray) -> np.ndarray:
+    """[len(env), DC] rows that say which batch, step and env they belong to."""
+    return np.repeat((1000.0 * seed + 100.0 * t + env)[:, None], DC, axis=1).astype(np.float32)
+
+
+def dense_final(batch: RolloutBatch) -> np.ndarray:
+    """final_critic_obs as [T, B, Dc] with zeros where the step did not time out."""
+    dense = np.zeros((batch.num_steps, batch.num_envs, DC), np.float32)
+    dense[batch.truncated] = batch.final_critic_obs
+    return dense
+
+
 def test_buffer_fills_every_field_of_the_contract() -> None:
     batch = make_batch()
     assert (batch.num_steps, batch.num_envs) == (T, B)
     assert batch.obs.shape == (T, B, DO) and batch.critic_obs.shape == (T, B, DC)
     assert batch.last_critic_obs.shape == (B, DC) and batch.actor_hidden == ()
-    # final_critic_obs only where truncated (env 1 at t=1), zeros elsewhere
-    assert np.all(batch.final_critic_obs[1, 1] == 7.0)
-    assert np.count_nonzero(batch.final_critic_obs) == DC
+    # one final row per timeout, step-major: (t=1, env 1), (t=3, env 0), (t=3, env 2)
+    assert batch.final_critic_obs.shape == (3, DC)
+    np.testing.assert_array_equal(batch.final_critic_obs[:, 0], [101.0, 300.0, 302.0])
     count, mean, var = batch.obs_moments
     assert count == T * B
     np.testing.assert_allclose(mean, batch.obs.reshape(-1, DO).mean(0), rtol=1e-6)
@@ -65,6 +80,8 @@ def test_concat_joins_envs_and_merges_moments_exactly() -> None:
     assert joined.num_envs == 5 and joined.actor_hidden[0].shape == (5, 4)
     np.testing.assert_array_equal(joined.obs[:, 3:], parts[1].obs)
     np.testing.assert_array_equal(joined.last_critic_obs[:3], parts[0].last_critic_obs)
+    # the sparse final rows land where the joined batch's timeouts are
+    np.testing.assert_array_equal(dense_final(joined), np.concatenate([dense_final(p) for p in parts], axis=1))
     count, mean, var = joined.critic_obs_moments
     pooled = joined.critic_obs.reshape(-1, DC)
     assert count == len(pooled)
@@ -72,6 +89,14 @@ def test_concat_joins_envs_and_merges_moments_exactly() -> None:
     np.testing.assert_allclose(var, pooled.var(0), rtol=1e-6)
     with pytest.raises(ValueError, match="hidden"):
         RolloutBatch.concat([make_batch(0), make_batch(1, hidden=4)])
+
+
+def test_select_envs_keeps_the_final_rows_of_the_kept_envs() -> None:
+    batch = make_batch(0, 3)
+    keep = np.array([True, False, True])
+    kept = batch.select_envs(keep)
+    np.testing.assert_array_equal(dense_final(kept), dense_final(batch)[:, keep])
+    np.testing.assert_array_equal(kept.final_critic_obs[:, 0], [300.0, 302.0])
 
 
 @pytest.mark.parametrize(
@@ -88,6 +113,7 @@ def test_concat_joins_envs_and_merges_moments_exactly() -> None:
         ("actor_hidden", (np.zeros((B + 1, 4), np.float32),), r"actor_hidden\[0\]"),
         ("obs_moments", (1.0, np.zeros(DO + 1), np.ones(DO + 1)), "obs_moments"),
         ("obs", np.zeros((T, B), np.float32), "obs must be a 3-d"),
+        ("final_critic_obs", np.zeros((T, B, DC), np.float32), r"final_critic_obs must have shape \[K Dc\]"),
     ],
 )
 def test_validation_names_the_broken_field(field, value, message) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -215,3 +216,22 @@ def test_a_dropped_cube_at_the_goal_orientation_is_a_drop_not_a_success() -> Non
     assert r.info["dropped"][0] and r.terminated[0]
     assert not r.info["is_success"][0]
     assert r.reward[0] < 0  # the drop penalty, no success bonus
+
+
+def test_the_sb3_reference_leaves_no_folder_in_the_temp_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # SB3's default logger (verbose=0) still makes an empty SB3-<date> folder per learn() call.
+    import tempfile
+
+    import yaml
+
+    from dexrl.baselines.sb3 import make_ppo, make_vec_env
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    algo = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "algo" / "sb3.yaml").read_text())
+    algo.update(n_steps=16, batch_size=16, n_epochs=1)
+    vec = make_vec_env(load_env_config("reach", {"max_episode_steps": 8}), n_envs=1, seed=0, subprocess=False)
+    try:
+        make_ppo(algo, vec, seed=0).learn(total_timesteps=16)
+    finally:
+        vec.close()
+    assert not list(tmp_path.glob("SB3-*"))
