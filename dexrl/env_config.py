@@ -41,28 +41,40 @@ class TaskSettings:
     def validate(self) -> None:
         """Raise ValueError naming `env.<key>` for a value out of range."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce_ex__(self, protocol: Any) -> Any:
         """Pickled as its class's module and name and its values: a Ray worker receiving the env
         config of a task defined outside dexrl imports the task's module (env.task_module) to
-        unpickle it, and says what to do when it cannot."""
-        return (_unpickle_settings, (type(self).__module__, type(self).__qualname__, dict(vars(self))))
+        unpickle it, and says what to do when it cannot. A class without an importable name (one
+        defined in a function or in `__main__`) pickles the default way (cloudpickle sends it by
+        value)."""
+        cls = type(self)
+        if "<locals>" in cls.__qualname__ or cls.__module__ == "__main__":
+            return object.__reduce_ex__(self, protocol)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        values.update(getattr(self, "__dict__", {}))  # slots=True dataclasses have none
+        return (_unpickle_settings, (cls.__module__, cls.__qualname__, values))
+
+
+_NOT_IMPORTABLE = ("it defines the settings of a task (its env yaml's task_module): a task's module must be "
+                   "importable by the trainer and by every rollout worker: put its folder on PYTHONPATH (on "
+                   "every machine of a cluster) or install it as a package")  # fmt: skip
 
 
 def _unpickle_settings(module: str, qualname: str, values: dict[str, Any]) -> TaskSettings:
     try:
         found: Any = importlib.import_module(module)
     except ModuleNotFoundError as err:
-        raise ModuleNotFoundError(
-            f"cannot import '{module}' in this process ({err}); it defines the settings of a task (its env "
-            "yaml's task_module): a task's module must be importable by the trainer and by every rollout "
-            "worker: put its folder on PYTHONPATH (on every machine of a cluster) or install it as a package",
-            name=err.name) from None  # fmt: skip
-    for part in qualname.split("."):
-        found = getattr(found, part)
+        raise ModuleNotFoundError(f"cannot import '{module}' in this process ({err}); {_NOT_IMPORTABLE}",
+                                  name=err.name) from None  # fmt: skip
+    try:
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except AttributeError:
+        raise AttributeError(f"'{module}' has no '{qualname}' in this process; {_NOT_IMPORTABLE}") from None
     settings: TaskSettings = found.__new__(found)
-    settings.__dict__.update(values)
+    for key, value in values.items():
+        object.__setattr__(settings, key, value)
     return settings
-
 
 @dataclass
 class EnvConfig:

@@ -273,8 +273,9 @@ def register_param(spec: ParamSpec, applier: Applier) -> None:
     Call it when the module that defines the parameter is imported, before any ADR config,
     state or randomizer that should know the parameter is built. Like an out-of-package task
     (`dexrl.tasks.registry.register_task`), the parameter exists only in processes that import
-    that module; a Ray run's ADR actor and rollout workers import dexrl's own modules only, so a
-    parameter for distributed training belongs in the two tables (`PARAM_SPECS`, `APPLIERS`).
+    that module; a Ray run's ADR actor imports dexrl's own modules only (rollout workers also a
+    task's `env.task_module`), so a parameter for distributed training belongs in the two tables
+    (`PARAM_SPECS`, `APPLIERS`), not in a task module.
     """
     if not isinstance(applier, Applier):
         raise TypeError(

@@ -51,6 +51,8 @@ def _first_envs(batch: RolloutBatch, envs: int) -> RolloutBatch:
     for name, value in fields.items():
         if isinstance(value, np.ndarray) and value.ndim >= 2 and value.shape[:2] == (batch.num_steps, batch.num_envs):
             fields[name] = value[:, :envs].copy()
+    # the sparse final observations: the rows of the kept envs' timeouts (np.nonzero order)
+    fields["final_critic_obs"] = batch.final_critic_obs[np.nonzero(batch.truncated)[1] < envs].copy()
     fields["last_critic_obs"] = batch.last_critic_obs[:envs].copy()
     fields["actor_hidden"] = tuple(h[:envs].copy() for h in batch.actor_hidden)  # [B, H] each
     return RolloutBatch(**fields)

@@ -13,6 +13,7 @@ reads on the CPU are joined with numpy.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,8 +56,15 @@ class BatchIngest:
     def __init__(self, device: torch.device, reuse: bool) -> None:
         self.device, self.reuse = device, reuse
         self._buffers: dict[str, torch.Tensor] = {}
+        self.seconds = 0.0  # wall seconds of the last call (the learner reports it)
 
     def __call__(self, batches: Sequence[RolloutBatch]) -> Ingested:
+        start = time.perf_counter()
+        ingested = self._ingest(batches)
+        self.seconds = time.perf_counter() - start
+        return ingested
+
+    def _ingest(self, batches: Sequence[RolloutBatch]) -> Ingested:
         if not batches:
             raise ValueError("the learner got no rollout batch (an empty list)")
         first = batches[0]

@@ -40,13 +40,16 @@ METRIC_KEYS = (
     "policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "kl", "kl_end",
     "clip_fraction", "actor_grad_norm", "critic_grad_norm", "actor_clipped", "critic_clipped",
     "epochs_run", "lr", "critic_lr", "action_std", "explained_variance", "learner_time_s",
+    "ingest_time_s",
 )  # fmt: skip
 """Keys of the dict `PPOLearner.update` returns (all floats).
 
 kl: the KL the adaptive learning rate read last; kl_end: the analytic KL of the updated policy
 against the behaviour policy over the whole batch (equal to kl when every epoch ran);
 approx_kl: the sample estimate against the behaviour policy, mean over minibatches (for
-comparison with other trainers); *_clipped: share of optimizer steps whose gradient was clipped."""
+comparison with other trainers); *_clipped: share of optimizer steps whose gradient was clipped;
+ingest_time_s: the part of learner_time_s spent copying the workers' batches into the learner's
+tensors (`dexrl.rl.ingest`)."""
 
 Sequences = dict[str, torch.Tensor]
 """Training data cut into sequences: each entry [L, N, ...] (L steps of N sequences)."""
@@ -140,13 +143,15 @@ class PPOLearner:
         metrics = self._optimize(prepared.sequences, prepared.hidden0)
         metrics["explained_variance"] = explained_variance(prepared.values, prepared.returns)
         metrics["learner_time_s"] = time.perf_counter() - start
+        metrics["ingest_time_s"] = self._ingest.seconds
         self.iteration += 1
         return metrics
 
     def prepare(self, batch: RolloutBatch | Sequence[RolloutBatch]) -> PreparedBatch:
         """Steps 1-5 of `update`: the batch as its epochs see it. Changes the normalizer and
         return statistics (as `update` does); the doctor's checks train on what this returns
-        (its tensors are its own: `update` reuses its buffers, this does not)."""
+        (`update` refills buffers it keeps between calls, this does not: its tensors stay valid;
+        one batch on the CPU is used in place, as views of the batch's arrays)."""
         return self._prepare(batch, BatchIngest(self.device, reuse=False))
 
     def _prepare(self, batch: RolloutBatch | Sequence[RolloutBatch], ingest: BatchIngest) -> PreparedBatch:

@@ -148,3 +148,11 @@ def test_buffer_refuses_to_overfill_or_finish_early() -> None:
     buf.add(*args, **dist)
     with pytest.raises(ValueError, match="full"):
         buf.add(*args, **dist)
+
+
+def test_the_doctors_first_envs_keep_the_final_rows_of_their_timeouts() -> None:
+    from dexrl.doctor.overfit import _first_envs
+
+    batch = make_batch(0, 3)  # timeouts: (t=1, env 1), (t=3, env 0), (t=3, env 2)
+    first = _first_envs(batch, 2)
+    np.testing.assert_array_equal(dense_final(first), dense_final(batch)[:, :2])
