@@ -153,9 +153,10 @@ def make_worker_actor(num_cpus: float = 1.0) -> Any:
     # MUJOCO_GL=disable: a rollout worker never renders, and `import mujoco` with MUJOCO_GL=osmesa
     # (headless machines, CI) loads PyOpenGL and OSMesa: 57 MiB more per worker, measured with
     # scripts/bench_worker_rss.py. The video actor (dexrl.distributed.video) keeps the user's.
-    # BLAS threads = the worker's CPUs: numpy's OpenBLAS otherwise starts one busy-waiting thread
-    # per core in every worker; with 2 workers and the learner on 2 cores the policy's matmuls
-    # took 9.5-21 ms per step of 64 envs instead of 0.6-0.8 (reach / cube_rotate_z, measured).
+    # BLAS threads = the worker's CPUs (docs/architecture.md §17): numpy's OpenBLAS otherwise
+    # starts a busy-waiting thread per core in every worker; with 2 workers and the learner on 2
+    # cores the policy's matmuls took 9.5-21 ms per step of 64 envs instead of 0.6-0.8 (reach /
+    # cube_rotate_z, measured).
     threads = str(max(1, round(num_cpus)))
     env_vars = {"MUJOCO_GL": "disable", **dict.fromkeys(BLAS_THREAD_VARS, threads)}
     return ray.remote(num_cpus=num_cpus, max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",

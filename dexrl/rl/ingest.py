@@ -1,5 +1,5 @@
 """The workers' batches as the learner holds them: one tensor per [T, B, ...] field on the
-learner's device, filled worker batch by worker batch.
+learner's device, filled worker batch by worker batch (docs/architecture.md §17).
 
 The trainer hands the learner the list of per-worker `RolloutBatch`es it fetched from Ray: joining
 them first on the driver (`RolloutBatch.concat`) would copy every byte once more before the learner
