@@ -34,7 +34,14 @@ from dexrl.rl.networks import Critic, GaussianActor, Hidden, make_actor
 from dexrl.rl.normalizer import RunningMeanStd
 from dexrl.rl.numpy_actor import ActorState
 from dexrl.rl.storage import RolloutBatch
-from dexrl.rl.tensors import adam, explained_variance, resolve_device, to_sequences
+from dexrl.rl.tensors import (
+    adam,
+    chunk_length,
+    chunk_start_states,
+    explained_variance,
+    resolve_device,
+    to_sequences,
+)
 
 METRIC_KEYS = (
     "policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "kl", "kl_end",
@@ -231,14 +238,7 @@ class PPOLearner:
 
     def chunk_len(self, num_steps: int) -> int:
         """Sequence length L used for training: 1 for the MLP, min(bptt_len, T) for the LSTM."""
-        if not self.actor.is_recurrent:
-            return 1
-        length = min(self.ppo.bptt_len, num_steps)
-        if num_steps % length:
-            raise ValueError(
-                f"rollout length T={num_steps} must be a multiple of bptt_len={length}"
-            )
-        return length
+        return chunk_length(self.actor.is_recurrent, self.ppo.bptt_len, num_steps)
 
     @torch.no_grad()
     def _make_sequences(
@@ -263,23 +263,8 @@ class PPOLearner:
                for name, x in (("advantages", advantages), ("targets", targets), ("old_values", old_values))},
         }  # fmt: skip
         length = self.chunk_len(batch.num_steps)
-        hidden0 = self._chunk_start_states(full["obs"], full["episode_starts"], batch, length)
+        hidden0 = chunk_start_states(self.actor, full["obs"], full["episode_starts"], batch.actor_hidden, length)
         return {name: to_sequences(x, length) for name, x in full.items()}, hidden0
-
-    def _chunk_start_states(
-        self, obs: torch.Tensor, starts: torch.Tensor, batch: Ingested, length: int
-    ) -> Hidden:
-        if not self.actor.is_recurrent:
-            return ()
-        hidden: Hidden = tuple(torch.as_tensor(h, device=self.device) for h in batch.actor_hidden)
-        states = []
-        for begin in range(0, batch.num_steps, length):
-            states.append(hidden)
-            _, hidden = self.actor(
-                obs[begin : begin + length], hidden, starts[begin : begin + length]
-            )
-        # Chunk-major order (chunk k, env b) -> index k * B + b, matching _to_sequences.
-        return tuple(torch.cat([s[i] for s in states], dim=0) for i in range(len(hidden)))
 
     def _optimize(self, sequences: Sequences, hidden0: Hidden) -> dict[str, float]:
         """epochs x minibatches of Adam over the N sequences.
