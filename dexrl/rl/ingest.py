@@ -23,7 +23,7 @@ import torch
 from numpy.typing import NDArray
 
 from dexrl.rl.running_stats import Moments
-from dexrl.rl.storage import RolloutBatch, join_final_rows, merge_moments
+from dexrl.rl.storage import RolloutBatch, check_joinable, join_final_rows, merge_moments
 
 TENSOR_FIELDS = ("obs", "critic_obs", "actions", "logp", "action_mean", "action_std", "episode_starts")
 """The [T, B, ...] fields the epochs read, as tensors on the learner's device."""
@@ -67,11 +67,8 @@ class BatchIngest:
     def _ingest(self, batches: Sequence[RolloutBatch]) -> Ingested:
         if not batches:
             raise ValueError("the learner got no rollout batch (an empty list)")
+        check_joinable(batches)
         first = batches[0]
-        for i, other in enumerate(batches[1:], start=1):
-            if other.num_steps != first.num_steps or len(other.actor_hidden) != len(first.actor_hidden):
-                raise ValueError(f"batch {i} has T={other.num_steps} and {len(other.actor_hidden)} hidden "
-                                 f"arrays; batch 0 has T={first.num_steps} and {len(first.actor_hidden)}")  # fmt: skip
 
         def join(name: str, axis: int) -> np.ndarray:
             arrays = [getattr(x, name) for x in batches]

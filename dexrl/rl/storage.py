@@ -155,15 +155,8 @@ class RolloutBatch:
         """Join batches from several workers along B; their moments are merged exactly."""
         if not batches:
             raise ValueError("RolloutBatch.concat needs at least one batch")
+        check_joinable(batches)
         first = batches[0]
-        for i, other in enumerate(batches[1:], start=1):
-            if other.num_steps != first.num_steps or len(other.actor_hidden) != len(
-                first.actor_hidden
-            ):
-                raise ValueError(
-                    f"batch {i} has T={other.num_steps} and {len(other.actor_hidden)} hidden arrays; "
-                    f"batch 0 has T={first.num_steps} and {len(first.actor_hidden)}"
-                )
         # [T, B, ...] fields join on axis 1, [B, ...] fields (and hidden states) on axis 0.
         joined = {
             name: np.concatenate(
@@ -279,6 +272,16 @@ class RolloutBuffer:
         )
         self._allocate()
         return batch
+
+
+def check_joinable(batches: Sequence[RolloutBatch]) -> None:
+    """ValueError unless the batches can join along B: the same T and the same number of hidden
+    arrays (all MLP or all LSTM)."""
+    first = batches[0]
+    for i, other in enumerate(batches[1:], start=1):
+        if other.num_steps != first.num_steps or len(other.actor_hidden) != len(first.actor_hidden):
+            raise ValueError(f"batch {i} has T={other.num_steps} and {len(other.actor_hidden)} hidden arrays; "
+                             f"batch 0 has T={first.num_steps} and {len(first.actor_hidden)}")  # fmt: skip
 
 
 def join_final_rows(batches: Sequence[RolloutBatch]) -> F32:
