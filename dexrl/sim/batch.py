@@ -54,5 +54,4 @@ class BatchedSim:
         return np.stack([getattr(d, field) for d in self.datas])
 
     def clear_warnings(self, i: int) -> None:
-        for w in self.datas[i].warning:
-            w.number = 0
+        self.datas[i].warning.number[:] = 0  # a view of MjData's warning counts

@@ -7,31 +7,33 @@ import numpy as np
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product a ⊗ b, broadcasting over leading dimensions."""
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    a, b = np.asarray(a), np.asarray(b)
+    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    out[..., 0] = aw * bw - ax * bx - ay * by - az * bz
+    out[..., 1] = aw * bx + ax * bw + ay * bz - az * by
+    out[..., 2] = aw * by - ax * bz + ay * bw + az * bx
+    out[..., 3] = aw * bz + ax * by - ay * bx + az * bw
+    return out
+
+
+_CONJ = np.array([1.0, -1.0, -1.0, -1.0])
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+    return q * _CONJ
 
 
 def quat_normalize(q: np.ndarray) -> np.ndarray:
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    # = q / np.linalg.norm(q, axis=-1, keepdims=True), without its per-call overhead
+    return q / np.sqrt(np.add.reduce(q * q, axis=-1, keepdims=True))
 
 
 def rotation_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle (rad, in [0, π]) of the rotation taking orientation a to orientation b."""
-    dot = np.abs(np.sum(quat_normalize(a) * quat_normalize(b), axis=-1))
-    return 2.0 * np.arccos(np.clip(dot, 0.0, 1.0))
+    dot = np.abs(np.add.reduce(quat_normalize(a) * quat_normalize(b), axis=-1))
+    return 2.0 * np.arccos(np.minimum(dot, 1.0))  # dot >= 0 already (abs); NaN stays NaN
 
 
 def rotate_vectors(q: np.ndarray, v: np.ndarray) -> np.ndarray:
