@@ -90,6 +90,7 @@ class FaceTurnTask(CubeRotateTask):
         d.qpos[a + 3 : a + 7] = [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
         d.qvel[self.ids.cube_dof_adr : self.ids.cube_dof_adr + 6] = 0.0
         self.cubes[i].reset(m, d, self._initial_state(i, rng), pose)
+        self.settle(i)  # env.start_pose grasp: the cube comes to rest in the hand first
         self._set_binding(i)
         self._start_episode(i, pose)
         self._new_goal(i, rng)
