@@ -175,3 +175,29 @@ def test_bad_input_gets_clear_errors() -> None:
         load_env_config("reach", {"substeps": 0})
     with pytest.raises(ValueError, match="substep"):
         load_env_config("reach", {"substep": 3})  # a typo names the key
+
+
+def test_refresh_reads_a_replaced_mjdata_and_its_divergence_warnings() -> None:
+    """The snapshot keeps views into each env's MjData; an env given a new model (ADR's cube
+    size) gets a new MjData, and the snapshot must read that one, not the old arrays."""
+    task = make_task("cube_rotate", num_envs=2, seed=0)
+    task.reset()
+    fresh = task.sim.models[1]
+    old_data = task.sim.datas[1]
+    task.sim.replace_model(1, fresh)
+    assert task.sim.datas[1] is not old_data
+    d = task.sim.datas[1]
+    d.qpos[:] = task.qpos[1] + 0.01
+    d.qvel[:] = 0.5
+    mujoco.mj_forward(fresh, d)
+    task.refresh()
+    np.testing.assert_array_equal(task.qpos[1], d.qpos)
+    np.testing.assert_array_equal(task.qvel[1], d.qvel)
+    np.testing.assert_array_equal(task.site_pos[1, 0], d.site_xpos[task.ids.palm_site])
+    assert not task.diverged.any()
+    d.warning[int(mujoco.mjtWarning.mjWARN_BADQACC)].number = 1  # MuJoCo reset this env's state
+    task.refresh(1)
+    assert task.diverged.tolist() == [False, True]
+    task.sim.clear_warnings(1)
+    task.refresh()
+    assert not task.diverged.any()
