@@ -5,7 +5,9 @@ For the same scene and the same control sequence, measures:
   raw    — `mj_step(m, d, substeps)` per control step, as the env steps (physics steps/s), the
            baseline of this run;
   single — the dexrl task with K=1 (env steps/s × substeps = physics steps/s);
-  batched — the dexrl task with K=16.
+  batched — the dexrl task with K=16; run a second time with `mj_step` timed apart, it also gives
+           the env's own work per env step (µs beside the physics: observations, rewards,
+           resets, bookkeeping), a figure a load change between the phases does not move.
 Ratios to raw are reported as min/median/max over repeats (machines are noisy: compare ratios).
 `--adr` runs single and batched with domain randomization (configs/adr/<name>.yaml); raw stays
 the calibrated model. `--compare-adr` adds, per repeat, batched runs of --adr-steps control steps
@@ -269,17 +271,26 @@ def main() -> None:
     pin_one_core()
     clock.use(args.clock)
     overrides: dict = {"robot": args.robot} if args.robot else {}
-    rows: dict[str, list[float]] = {"raw": [], "single": [], "batched": []}
+    rows: dict[str, list[float]] = {"raw": [], "single": [], "batched": [], "env_us": [], "physics_share": []}
+    batch_steps = max(1, args.steps // args.batch)
     for r in range(args.repeats):
         single, controls = env_rate(args.env, 1, args.steps, seed=r, overrides=overrides, adr=args.adr)
         raw = raw_rate(args.env, r, controls, overrides)
-        batched, _ = env_rate(args.env, args.batch, max(1, args.steps // args.batch), seed=r,
-                              overrides=overrides, adr=args.adr)
+        batched, _ = env_rate(args.env, args.batch, batch_steps, seed=r, overrides=overrides, adr=args.adr)
+        # The same batched run again with mj_step timed apart: the env's own work per env step,
+        # read within one run, so a load change between phases does not enter it (the timing
+        # wrapper adds ~1 us per env step to it; the rate above is measured without it).
+        split: dict[str, float] = {}
+        env_rate(args.env, args.batch, batch_steps, seed=r, overrides=overrides, adr=args.adr, split=split)
+        env_us = 1e6 * (split["total_s"] - split["physics_s"]) / (batch_steps * args.batch)
         rows["raw"].append(raw)
         rows["single"].append(single)
         rows["batched"].append(batched)
+        rows["env_us"].append(env_us)
+        rows["physics_share"].append(split["physics_s"] / split["total_s"])
         print(f"repeat {r}: raw {raw:,.0f} | single {single:,.0f} ({single / raw:.3f}) | "
-              f"batched x{args.batch} {batched:,.0f} ({batched / raw:.3f}) physics steps/s")
+              f"batched x{args.batch} {batched:,.0f} ({batched / raw:.3f}) physics steps/s | "
+              f"env work {env_us:.1f} us per env step (physics {rows['physics_share'][-1]:.3f} of the step)")
     ratio_single = [s / r for s, r in zip(rows["single"], rows["raw"], strict=True)]
     ratio_batched = [b / r for b, r in zip(rows["batched"], rows["raw"], strict=True)]
     result = {
@@ -293,12 +304,15 @@ def main() -> None:
         "batch_size": args.batch,
         "ratio_single": summarize(ratio_single),
         "ratio_batched": summarize(ratio_batched),
+        "env_work_us_per_env_step": summarize(rows["env_us"]),
+        "physics_share_batched": summarize(rows["physics_share"]),
         "mujoco": mujoco.__version__,
         "adr": args.adr,
         "clock": args.clock,
     }
     print(f"ratio_single {result['ratio_single']['median']:.3f}, "
-          f"ratio_batched {result['ratio_batched']['median']:.3f} (median of {args.repeats})")
+          f"ratio_batched {result['ratio_batched']['median']:.3f}, env work "
+          f"{result['env_work_us_per_env_step']['median']:.1f} us per env step (median of {args.repeats})")
     if args.compare_adr:
         result.update(compare_adr(args, overrides))
     if args.json:
