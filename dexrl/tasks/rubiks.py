@@ -226,6 +226,21 @@ class FaceTurnTask(CubeRotateTask):
         self.rot_error = rotation_distance(self.cube_quat(), self.goal_quat)
         return self.rot_error + self.face_error
 
+    def _task_reward_terms(self) -> dict[str, np.ndarray]:
+        """The cube's terms, and face_speed: the top layer's hinge velocity in the direction the
+        rotate goal still asks for, clipped, · dt (0 for flips and for a goal face not on top)."""
+        terms = super()._task_reward_terms()
+        cfg = self.settings
+        if cfg.face_speed_weight:
+            q, _ = self._face_progress()
+            rotate, target, on_top = self._face_goal()
+            remaining = target - q
+            toward = np.sign(remaining) * self.qvel[:, self.cube_ids.hinge_dof]
+            active = rotate & on_top & (np.abs(remaining) > 1e-6)
+            c = cfg.face_speed_clip
+            terms["face_speed"] = np.where(active, cfg.face_speed_weight * np.clip(toward, -c, c) * self.control_dt, 0.0)
+        return terms
+
     def _task_success(self, distance: np.ndarray) -> np.ndarray:
         tol = self.settings.face_tolerance
         return (

@@ -94,6 +94,11 @@ class RubiksSettings(CubeRotateSettings):
     plan_clock: str = "wall"
     plan_flip_cost: float = 2.0
     plan_rotate_cost: float = 1.0
+    # face_speed (0 = off): weight of clip(hinge velocity toward the face goal, ±face_speed_clip)
+    #   · control dt while the goal is a turn of the hinged top layer — rotation_speed's
+    #   counterpart for a face turn, whose orientation goal stays where the cube is.
+    face_speed_weight: float = 0.0
+    face_speed_clip: float = 1.0  # rad/s
 
     def validate(self) -> None:
         super().validate()
@@ -105,6 +110,8 @@ class RubiksSettings(CubeRotateSettings):
             (self.plan_max_calls >= 0, f"env.plan_max_calls must be >= 0 (got {self.plan_max_calls})"),
             (self.plan_clock in ("wall", "cpu"), f"env.plan_clock must be 'wall' or 'cpu' (got '{self.plan_clock}')"),
             (self.plan_flip_cost > 0 and self.plan_rotate_cost > 0, "env.plan_flip_cost and env.plan_rotate_cost must be > 0"),
+            (self.face_speed_weight >= 0, f"env.face_speed_weight must be >= 0 (got {self.face_speed_weight})"),
+            (self.face_speed_clip > 0, f"env.face_speed_clip must be > 0 (got {self.face_speed_clip})"),
         ])  # fmt: skip
         try:
             parse_moves(self.scramble)  # fail early on a typo in a fixed scramble

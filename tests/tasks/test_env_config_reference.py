@@ -27,12 +27,16 @@ V1_DEFAULTS: dict[str, Any] = REFERENCE["v1_defaults"]
 # Shared keys added after the reference was recorded, at their defaults (which change nothing):
 # task_module names the module of a task defined outside dexrl.
 ADDED_SINCE: dict[str, Any] = {"task_module": None}
+# A task's own keys added since, at their defaults (face_turn / cube_solve: the face_speed term).
+TASK_KEYS_ADDED_SINCE: dict[str, Any] = {"face_speed_weight": 0.0, "face_speed_clip": 1.0}
 
 
 def check_env(now: dict[str, Any], before: dict[str, Any]) -> None:
     now = json.loads(json.dumps(now))  # tuples -> lists, as the reference was written
     for key, default in ADDED_SINCE.items():
         assert now.pop(key) == default
+    for key, default in TASK_KEYS_ADDED_SINCE.items():
+        assert now.pop(key, default) == default
     assert {k: v for k, v in before.items() if k in now} == now
     own = {f for f in task_spec(now["task"]).settings.__dataclass_fields__}
     lost = set(before) - set(now)

@@ -316,3 +316,31 @@ def test_cube_solve_plans_cheaper_reproducibly_and_once_per_scramble() -> None:
     finally:
         for task in tasks:
             task.planner.close()
+
+
+@pytest.mark.parametrize("velocity, expected", [(0.5, 0.5), (-0.25, -0.25), (3.0, 1.0), (-3.0, -1.0)])
+def test_face_speed_pays_the_hinge_velocity_toward_the_face_goal(velocity: float, expected: float) -> None:
+    """face_speed = weight · clip(hinge velocity · sign(angle still to turn), ±clip) · dt on a
+    rotate goal of the top layer; nothing on a flip goal."""
+    task = make_task("face_turn", num_envs=16, seed=4, autoreset=False,
+                     overrides={"face_speed_weight": 2.0, "face_speed_clip": 1.0})  # fmt: skip
+    task.reset()
+    rotate, target, on_top = task._face_goal()
+    assert (rotate & on_top).any() and (~rotate).any(), "seed 4 draws both kinds of goal"
+    q, _ = task._face_progress()
+    direction = np.sign(target - q)
+    for i, d in enumerate(task.sim.datas):
+        d.qvel[task.cube_ids.hinge_dof] = velocity * direction[i]  # toward the goal when velocity > 0
+    task.refresh()
+    terms = task._task_reward_terms()
+    dt = task.control_dt
+    np.testing.assert_allclose(terms["face_speed"][rotate & on_top], 2.0 * expected * dt)
+    assert (terms["face_speed"][~rotate] == 0.0).all()
+
+
+def test_face_speed_is_off_by_default_and_refuses_a_negative_weight() -> None:
+    task = make_task("face_turn", num_envs=2, seed=0)
+    task.reset()
+    assert "face_speed" not in task._task_reward_terms()
+    with pytest.raises(ValueError, match="face_speed_weight"):
+        make_task("face_turn", num_envs=2, seed=0, overrides={"face_speed_weight": -1.0})
