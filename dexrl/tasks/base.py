@@ -41,10 +41,9 @@ from dexrl.tasks.actions import ACTION_MODES as ACTION_MODES  # re-exported: its
 from dexrl.tasks.actions import TaskActions
 from dexrl.tasks.observations import TaskObservations
 
-_BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
-# MuJoCo silently resets MjData on a bad position or velocity too (mj_checkPos / mj_checkVel).
-_BADQPOS, _BADQVEL = int(mujoco.mjtWarning.mjWARN_BADQPOS), int(mujoco.mjtWarning.mjWARN_BADQVEL)
-_DIVERGED = np.array([_BADQACC, _BADQPOS, _BADQVEL])
+# MuJoCo silently resets MjData on a bad acceleration, position or velocity (mj_checkAcc/Pos/Vel).
+_WARN = mujoco.mjtWarning
+_DIVERGED = np.array([int(_WARN.mjWARN_BADQACC), int(_WARN.mjWARN_BADQPOS), int(_WARN.mjWARN_BADQVEL)])
 
 
 @dataclass
@@ -127,11 +126,7 @@ class HandTask(TaskActions, TaskObservations):
         self.site_pos = np.zeros((K, len(self._site_ids), 3))
         self.touch = np.zeros((K, len(self.ids.touch_adr)))
         self.diverged = np.zeros(K, dtype=bool)  # MuJoCo auto-reset a blown-up state (BADQACC)
-        # Per env: (MjData, its qpos, qvel, site_xpos, sensordata, warning counts) — numpy views
-        # into the MjData, made once (each attribute read builds a new view: ~0.3 us, 5 per env
-        # per step), renewed when the env gets a new MjData (BatchedSim.replace_model).
-        self._views: list[tuple[Any, ...] | None] = [None] * K
-        self._warnings = np.zeros((K, len(self.sim.datas[0].warning.number)), dtype=np.int64)
+        self._warnings = np.zeros((K, len(self.sim.views[0].warnings)), dtype=np.int64)
         self.refresh()
         self._task_init()
         self._check_obs_parts()
@@ -154,17 +149,14 @@ class HandTask(TaskActions, TaskObservations):
     def refresh(self, env_ids: Any = None) -> None:
         """Copy the simulator state of the given envs (default all) into the snapshot arrays."""
         ids = range(self.num_envs) if env_ids is None else np.atleast_1d(env_ids)
-        datas, views, sites, touch = self.sim.datas, self._views, self._site_ids, self.ids.touch_adr
+        views, sites, touch = self.sim.views, self._site_ids, self.ids.touch_adr
         for i in ids:
             v = views[i]
-            if v is None or v[0] is not datas[i]:
-                d = datas[i]
-                v = views[i] = (d, d.qpos, d.qvel, d.site_xpos, d.sensordata, d.warning.number)
-            self.qpos[i] = v[1]
-            self.qvel[i] = v[2]
-            self.site_pos[i] = v[3][sites]
-            self.touch[i] = v[4][touch]
-            self._warnings[i] = v[5]
+            self.qpos[i] = v.qpos
+            self.qvel[i] = v.qvel
+            self.site_pos[i] = v.site_xpos[sites]
+            self.touch[i] = v.sensordata[touch]
+            self._warnings[i] = v.warnings
         rows = slice(None) if env_ids is None else ids
         self.diverged[rows] = self._warnings[rows][:, _DIVERGED].any(axis=1)
 
@@ -341,9 +333,8 @@ class HandTask(TaskActions, TaskObservations):
 
     @property
     def control_dt(self) -> float:
-        """Seconds per control step (timestep × substeps of the calibrated model, which ADR
-        never writes: it randomizes each env's own copy)."""
-        return self._control_dt
+        """Seconds per control step (timestep × substeps of the calibrated model)."""
+        return self._control_dt  # ADR never writes the calibrated model, only each env's copy
 
     def _auto_reset(self, done: np.ndarray, obs: np.ndarray, critic: np.ndarray) -> dict[str, np.ndarray]:
         """Reset finished envs; keep their final observations and episode statistics."""
