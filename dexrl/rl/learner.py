@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from dexrl.rl.config import ModelConfig, PPOConfig, minibatch_count
 from dexrl.rl.gae import compute_gae
 from dexrl.rl.ingest import BatchIngest, Ingested
+from dexrl.rl.learner_metrics import METRIC_KEYS as METRIC_KEYS  # re-exported: its old home
 from dexrl.rl.learner_state import learner_state, load_learner_state
 from dexrl.rl.losses import (
     bounds_loss,
@@ -42,21 +43,6 @@ from dexrl.rl.tensors import (
     resolve_device,
     to_sequences,
 )
-
-METRIC_KEYS = (
-    "policy_loss", "value_loss", "entropy", "bounds_loss", "approx_kl", "kl", "kl_end",
-    "clip_fraction", "actor_grad_norm", "critic_grad_norm", "actor_clipped", "critic_clipped",
-    "epochs_run", "lr", "critic_lr", "action_std", "explained_variance", "learner_time_s",
-    "ingest_time_s",
-)  # fmt: skip
-"""Keys of the dict `PPOLearner.update` returns (all floats).
-
-kl: the KL the adaptive learning rate read last; kl_end: the analytic KL of the updated policy
-against the behaviour policy over the whole batch (equal to kl when every epoch ran);
-approx_kl: the sample estimate against the behaviour policy, mean over minibatches (for
-comparison with other trainers); *_clipped: share of optimizer steps whose gradient was clipped;
-ingest_time_s: the part of learner_time_s spent copying the workers' batches into the learner's
-tensors (`dexrl.rl.ingest`)."""
 
 Sequences = dict[str, torch.Tensor]
 """Training data cut into sequences: each entry [L, N, ...] (L steps of N sequences)."""
