@@ -16,6 +16,11 @@ median over the timed iterations is fitted as a + b·N (least squares) and its g
 checked (c·N^k over N ≥ 8; k > 1.1 flags a stage growing faster than linearly), then extrapolated to `--extrapolate` (256, 1,024). The
 overhead fraction is overhead / (step time + overhead): conservative, as it leaves the learner
 out of the iteration. Target: ≤ 5 % at 256 workers × 64 envs with a 1 s stepping time.
+
+Every figure comes twice: wall seconds, and the driver process's CPU seconds in the same stages
+(`time.process_time`, all its threads, Ray's included). Here the N stand-ins share the driver's
+2 cores, so a stage's wall time also holds the time the driver waited for a core; its CPU time is
+the driver's own work, what a head node with cores of its own would spend (a lower bound there).
 """
 
 from __future__ import annotations
@@ -63,11 +68,15 @@ def measure(n: int, args: argparse.Namespace, dims: dict[str, int]) -> dict[str,
     if not laps:
         raise SystemExit("[dexrl] error: no timed iteration; use --iterations >= 1")
     stages = {s: statistics.median(lap[s] for lap in laps) for s in STAGES}
+    cpu = {s: statistics.median(lap[s] for lap in trainer.stage_cpu_history[1:]) for s in STAGES}
     overhead = sum(stages[s] for s in OVERHEAD_STAGES)
+    overhead_cpu = sum(cpu[s] for s in OVERHEAD_STAGES)
     return {"workers": n, "samples_per_iteration": n * args.envs * args.horizon, "start_s": start_s,
             "iterations": len(laps), "stages_s": stages, "overhead_s": overhead,
             "iteration_s": statistics.median(sum(lap.values()) for lap in laps),
             "overhead_fraction": overhead / (args.step_time + overhead), "ray_call_floor_s": floor,
+            "stages_cpu_s": cpu, "overhead_cpu_s": overhead_cpu,
+            "overhead_cpu_fraction": overhead_cpu / (args.step_time + overhead_cpu),
             "standin_rss_mib": {"median": statistics.median(rss), "max": max(rss), "total": sum(rss)}
             if rss else None}  # fmt: skip
 
@@ -86,6 +95,23 @@ def _call_floor(workers: list[Any], repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def batch_bytes(args: argparse.Namespace, dims: dict[str, int], episode_steps: int) -> int:
+    """Bytes of one worker's batch as the stand-ins build it (the real layout and sizes)."""
+    import dataclasses
+
+    from dexrl.distributed.standin import StandInWorker
+
+    batch = StandInWorker(None, None, args.envs, args.horizon, 0, dims=dims, step_time_s=0.0,
+                          episode_steps=episode_steps)._batch()  # fmt: skip
+
+    def size(x: Any) -> int:
+        if isinstance(x, np.ndarray):
+            return int(x.nbytes)
+        return sum(size(v) for v in x) if isinstance(x, (tuple, list)) else 0
+
+    return sum(size(getattr(batch, f.name)) for f in dataclasses.fields(batch))
+
+
 def _rss_mib(pids: list[int]) -> list[float]:
     """The resident memory of each stand-in, MiB (this machine's processes only)."""
     from dexrl.benchmarking import proc_kib
@@ -93,12 +119,14 @@ def _rss_mib(pids: list[int]) -> list[float]:
     return [kib / 1024 for kib in (proc_kib(p, "VmRSS") for p in pids) if kib is not None]
 
 
-def fit(rows: list[dict[str, Any]], stage: str | None) -> dict[str, float]:
+def fit(rows: list[dict[str, Any]], stage: str | None, cpu: bool = False) -> dict[str, float]:
     """a + b·N (least squares, a and b at least 0) for one stage's seconds (None: the whole
-    overhead) against N, and the exponent k of c·N^k over N ≥ 8 (all N when fewer than two are):
-    the growth check, since a few noisy points make a power law a poor predictor."""
+    overhead; `cpu`: the driver's CPU seconds instead of wall) against N, and the exponent k of
+    c·N^k over N ≥ 8 (all N when fewer than two are): the growth check, since a few noisy points
+    make a power law a poor predictor."""
     n = np.array([r["workers"] for r in rows], dtype=float)
-    y = np.array([r["overhead_s"] if stage is None else r["stages_s"][stage] for r in rows])
+    total, per_stage = ("overhead_cpu_s", "stages_cpu_s") if cpu else ("overhead_s", "stages_s")
+    y = np.array([r[total] if stage is None else r[per_stage][stage] for r in rows])
     b, a = np.polyfit(n, y, 1)
     if b < 0:  # no growth: the mean is the fit
         a, b = float(y.mean()), 0.0
@@ -139,9 +167,13 @@ def plot(rows: list[dict[str, Any]], fits: dict[str, dict[str, float]], extra: l
     ax2.plot(n, frac, "o", label="measured")
     over = [predict(fits["overhead"], g) for g in grid]
     ax2.plot(grid, [100 * o / (step + o) for o in over], "-", alpha=0.6, label="fit, extrapolated")
+    cpu = ax2.plot(n, [100 * r["overhead_cpu_fraction"] for r in rows], "s", label="driver CPU, measured")[0]
+    over_cpu = [predict(fits["overhead_cpu"], g) for g in grid]
+    ax2.plot(grid, [100 * o / (step + o) for o in over_cpu], "-", color=cpu.get_color(), alpha=0.6,
+             label="driver CPU, fit")  # fmt: skip
     ax2.axhline(5.0, color="r", ls="--", lw=1, label="target 5 %")
     ax2.set(xscale="log", xlabel="rollout workers N", ylabel="overhead / (stepping + overhead), %",
-            title=f"driver overhead, {step:g} s stepping per rollout")  # fmt: skip
+            title=f"driver overhead (wall; driver CPU), {step:g} s stepping per rollout")  # fmt: skip
     ax2.set_ylim(bottom=0)
     ax2.legend(fontsize=7)
     ax2.grid(alpha=0.3, which="both")
@@ -160,6 +192,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--iterations", type=int, default=4, help="timed iterations per N, after one untimed (4)")
     ap.add_argument("--adr", default="auto", choices=("auto", "none"), help="ADR actor in the loop (auto)")
     ap.add_argument("--extrapolate", default="256,1024", help="N to extrapolate to (256,1024)")
+    ap.add_argument("--network-gbps", type=float, default=25.0,
+                    help="a head node's network, Gb/s, to state what moving the batches would take (25)")
     ap.add_argument("--out", type=Path, help="write driver_scaling.json and .png here")
     ap.add_argument("--json", action="store_true", help="print one JSON line at the end")
     args = ap.parse_args(argv)
@@ -178,7 +212,8 @@ def main(argv: list[str]) -> int:
     from dexrl.distributed.ray_setup import start_local_ray
     from dexrl.tasks.registry import make_task
 
-    task = make_task(load_env_config(args.env), num_envs=1, seed=0, autoreset=False)
+    env_cfg = load_env_config(args.env)
+    task = make_task(env_cfg, num_envs=1, seed=0, autoreset=False)
     dims = {"obs_dim": task.obs_dim, "critic_obs_dim": task.critic_obs_dim, "action_dim": task.action_dim}
     import ray
 
@@ -192,31 +227,51 @@ def main(argv: list[str]) -> int:
         print(f"[dexrl] N={n:5d}: overhead {1e3 * row['overhead_s']:7.1f} ms ({100 * row['overhead_fraction']:.2f} %) = "
               + ", ".join(f"{s} {1e3 * st[s]:.1f}" for s in OVERHEAD_STAGES)
               + f"; wait {1e3 * st['wait']:.0f}, learner {1e3 * st['learner']:.0f} ms"
+              + f"; driver CPU: overhead {1e3 * row['overhead_cpu_s']:.1f} ms "
+                f"({100 * row['overhead_cpu_fraction']:.2f} %), launch {1e3 * row['stages_cpu_s']['launch']:.1f}"
               + f"; Ray's floor for {n} no-op calls {1e3 * row['ray_call_floor_s']:.1f} ms"
               + (f"; stand-in RSS median {row['standin_rss_mib']['median']:.0f} MiB, all "
                  f"{row['standin_rss_mib']['total'] / 1024:.1f} GiB" if row["standin_rss_mib"] else ""),
               flush=True)  # fmt: skip
     fits = {s: fit(rows, s) for s in OVERHEAD_STAGES} | {"overhead": fit(rows, None)}
+    fits_cpu = {s: fit(rows, s, cpu=True) for s in OVERHEAD_STAGES}
+    fits["overhead_cpu"] = fit(rows, None, cpu=True)
     floor = fit([{**r, "stages_s": {"floor": r["ray_call_floor_s"]}} for r in rows], "floor")
     fits["ray_call_floor"] = floor
     superlinear = [s for s in OVERHEAD_STAGES if fits[s]["k"] > 1.1 and rows[-1]["stages_s"][s] > 1e-3]
     extrapolated = []
     for n in extra:
         over = sum(predict(fits[s], n) for s in OVERHEAD_STAGES)
+        over_cpu = sum(predict(fits_cpu[s], n) for s in OVERHEAD_STAGES)
         extrapolated.append({"workers": n, "overhead_s": over,
                              "stages_s": {s: predict(fits[s], n) for s in OVERHEAD_STAGES},
                              "overhead_fraction": over / (args.step_time + over),
-                             "ray_call_floor_s": predict(floor, n)})  # fmt: skip
+                             "ray_call_floor_s": predict(floor, n), "overhead_cpu_s": over_cpu,
+                             "stages_cpu_s": {s: predict(fits_cpu[s], n) for s in OVERHEAD_STAGES},
+                             "overhead_cpu_fraction": over_cpu / (args.step_time + over_cpu)})  # fmt: skip
         print(f"[dexrl] N={n:5d} (extrapolated): overhead {1e3 * over:.1f} ms "
               f"({100 * over / (args.step_time + over):.2f} %); Ray's no-op calls alone "
-              f"{1e3 * predict(floor, n):.1f} ms")  # fmt: skip
+              f"{1e3 * predict(floor, n):.1f} ms; driver CPU {1e3 * over_cpu:.1f} ms "
+              f"({100 * over_cpu / (args.step_time + over_cpu):.2f} %)")  # fmt: skip
+    nbytes = batch_bytes(args, dims, env_cfg.max_episode_steps)
+    for e in extrapolated:  # here the batches come from local shared memory; on a cluster, the network
+        e["batch_bytes_per_iteration"] = e["workers"] * nbytes
+        e["network_s"] = e["workers"] * nbytes * 8 / (args.network_gbps * 1e9)
+    print(f"[dexrl] data into the learner: {nbytes / 1e6:.1f} MB per worker batch; "
+          + "; ".join(f"N={e['workers']}: {e['batch_bytes_per_iteration'] / 1e9:.2f} GB per iteration, "
+                      f"{e['network_s']:.2f} s at {args.network_gbps:g} Gb/s into one head" for e in extrapolated)
+          + " (not in the overhead above: the stand-ins share this machine's object store)")  # fmt: skip
     for s in OVERHEAD_STAGES:
         f = fits[s]
-        print(f"[dexrl] fit {s:>10}: {1e3 * f['a']:.2f} ms + {1e3 * f['b']:.4f} ms·N; grows ~N^{f['k']:.2f}")
+        fc = fits_cpu[s]
+        print(f"[dexrl] fit {s:>10}: {1e3 * f['a']:.2f} ms + {1e3 * f['b']:.4f} ms·N; grows ~N^{f['k']:.2f}"
+              f" (driver CPU {1e3 * fc['a']:.2f} ms + {1e3 * fc['b']:.4f} ms·N)")
     print(f"[dexrl] stages growing faster than linearly (k > 1.1): {', '.join(superlinear) or 'none'}")
     result = {"env": args.env, "envs_per_worker": args.envs, "horizon": args.horizon,
+              "dims": dims, "batch_bytes": nbytes, "network_gbps": args.network_gbps,
               "step_time_s": args.step_time, "adr": args.adr, "measured": rows,
-              "fits": fits, "extrapolated": extrapolated, "superlinear": superlinear}  # fmt: skip
+              "fits": fits, "fits_cpu": fits_cpu, "extrapolated": extrapolated,
+              "superlinear": superlinear}  # fmt: skip
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "driver_scaling.json").write_text(json.dumps(result, indent=1))

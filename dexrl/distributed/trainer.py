@@ -126,6 +126,7 @@ class Trainer:
         self._restarting: set[int] = set()
         self.clock = StageClock()  # the driver's seconds per stage (dexrl.distributed.stages)
         self.stage_history: list[dict[str, float]] = []  # one lap per iteration of run()
+        self.stage_cpu_history: list[dict[str, float]] = []  # the driver's CPU seconds of each lap
 
     # ------------------------------------------------------------------ rollouts
     def _launch(self, weights_ref: Any) -> dict[int, Any]:
@@ -270,6 +271,7 @@ class Trainer:
                     if self.counters["iteration"] % self.train.checkpoint_every == 0:
                         self.save()
                 self.stage_history.append(self.clock.lap())
+                self.stage_cpu_history.append(self.clock.last_cpu)
                 if self._should_stop(last, t_start):
                     break
         except KeyboardInterrupt:

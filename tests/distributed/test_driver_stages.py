@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,17 @@ def test_stage_clock_accumulates_per_stage_and_laps() -> None:
     for _ in range(3):
         with clock.stage("fetch"):
             pass
+    with clock.stage("learner"):  # CPU work: its CPU seconds count, a sleep's hardly do
+        sum(i * i for i in range(200_000))
+    with clock.stage("wait"):
+        time.sleep(0.05)
     lap = clock.lap()
-    assert set(lap) == set(STAGES) and lap["fetch"] > 0 and lap["wait"] == 0
+    assert set(lap) == set(STAGES) and lap["fetch"] > 0 and lap["metrics"] == 0
     assert clock.current["fetch"] == 0.0  # a new lap starts from zero
+    cpu = clock.last_cpu
+    assert set(cpu) == set(STAGES) and clock.current_cpu["learner"] == 0.0
+    assert cpu["learner"] > 0.5 * lap["learner"]  # the driver's own work
+    assert lap["wait"] >= 0.05 and cpu["wait"] < 0.5 * lap["wait"]  # waiting is not
     with pytest.raises(KeyError, match="unknown stage 'gather'"):
         with clock.stage("gather"):
             pass
@@ -54,7 +63,9 @@ def test_trainer_times_every_stage_against_stand_in_workers(ray_session, tmp_pat
     finally:
         trainer.close()
     assert len(trainer.stage_history) == 3  # 288 steps / (3 workers x 4 envs x 8 steps)
-    for lap in trainer.stage_history:
+    assert len(trainer.stage_cpu_history) == 3
+    for lap, cpu in zip(trainer.stage_history, trainer.stage_cpu_history, strict=True):
+        assert set(cpu) == set(STAGES) and cpu["wait"] < lap["wait"]  # a sleep costs no CPU
         assert set(lap) == set(STAGES)
         assert lap["wait"] >= 0.09  # the workers' 0.1 s stepping is waited for, not overhead
         assert lap["broadcast"] > 0 and lap["launch"] > 0 and lap["fetch"] > 0 and lap["learner"] > 0
@@ -76,10 +87,18 @@ def test_bench_driver_fits_and_extrapolates(ray_session, tmp_path: Path, capsys)
     for r in result["measured"]:
         assert r["overhead_s"] == pytest.approx(sum(r["stages_s"][s] for s in OVERHEAD_STAGES))
         assert 0 < r["overhead_fraction"] < 1
+        assert r["overhead_cpu_s"] == pytest.approx(sum(r["stages_cpu_s"][s] for s in OVERHEAD_STAGES))
+        assert 0 < r["overhead_cpu_fraction"] < 1
     (ext,) = result["extrapolated"]
-    fits = result["fits"]
+    fits, fits_cpu = result["fits"], result["fits_cpu"]
     assert ext["overhead_s"] == pytest.approx(sum(fits[s]["a"] + fits[s]["b"] * 16 for s in OVERHEAD_STAGES))
+    assert ext["overhead_cpu_s"] == pytest.approx(
+        sum(fits_cpu[s]["a"] + fits_cpu[s]["b"] * 16 for s in OVERHEAD_STAGES))
     assert all(fits[s]["a"] >= 0 and fits[s]["b"] >= 0 for s in OVERHEAD_STAGES)
+    d = result["dims"]  # one batch holds at least its float32 observations, actions, means and stds
+    assert result["batch_bytes"] >= 4 * 2 * 4 * (d["obs_dim"] + d["critic_obs_dim"] + 3 * d["action_dim"])
+    assert ext["batch_bytes_per_iteration"] == 16 * result["batch_bytes"]
+    assert ext["network_s"] == pytest.approx(16 * result["batch_bytes"] * 8 / 25e9)
     png = (tmp_path / "driver_scaling.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "N=   16 (extrapolated)" in capsys.readouterr().out
