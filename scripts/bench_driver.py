@@ -164,9 +164,10 @@ def plot(rows: list[dict[str, Any]], fits: dict[str, dict[str, float]], extra: l
     ax1.legend(fontsize=7)
     ax1.grid(alpha=0.3, which="both")
     frac = [100 * r["overhead_fraction"] for r in rows]
-    ax2.plot(n, frac, "o", label="measured")
+    wall = ax2.plot(n, frac, "o", label="wall, measured")[0]
     over = [predict(fits["overhead"], g) for g in grid]
-    ax2.plot(grid, [100 * o / (step + o) for o in over], "-", alpha=0.6, label="fit, extrapolated")
+    ax2.plot(grid, [100 * o / (step + o) for o in over], "-", color=wall.get_color(), alpha=0.6,
+             label="wall, fit")  # fmt: skip
     cpu = ax2.plot(n, [100 * r["overhead_cpu_fraction"] for r in rows], "s", label="driver CPU, measured")[0]
     over_cpu = [predict(fits["overhead_cpu"], g) for g in grid]
     ax2.plot(grid, [100 * o / (step + o) for o in over_cpu], "-", color=cpu.get_color(), alpha=0.6,
