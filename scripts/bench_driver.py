@@ -20,7 +20,7 @@ out of the iteration. Target: ≤ 5 % at 256 workers × 64 envs with a 1 s stepp
 Every figure comes twice: wall seconds, and the driver process's CPU seconds in the same stages
 (`time.process_time`, all its threads, Ray's included). Here the N stand-ins share the driver's
 2 cores, so a stage's wall time also holds the time the driver waited for a core; its CPU time is
-the driver's own work, what a head node with cores of its own would spend (a lower bound there).
+the driver's own work, about what a head node with cores of its own would spend.
 """
 
 from __future__ import annotations
