@@ -63,6 +63,7 @@ SMOKE: dict[str, list[str]] = {
     "excite.py": ["duration=2"],
     "calibrate.py": ["max_iters=2"],
     "adr_payoff.py": ["--episodes", "1", "--params", "action_latency"],
+    "probe_face.py": ["steps=2", "envs=2"],
 }
 SB3_TINY = ["algo.n_steps=32", "algo.batch_size=32"]  # train.py algo=sb3: one 64-step update
 RESUME_STEPS = "train.total_env_steps=96"  # the tiny run has 64: a resume trains one iteration
