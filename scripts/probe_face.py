@@ -80,8 +80,7 @@ def probe(env: Any, policy: Any, steps: int, envs: int, seed: int, detent: float
         r = task.step(policy(obs, starts))
         obs, starts = r.obs, r.terminated | r.truncated
         travel += np.abs(task.qvel[:, dof]) * task.control_dt
-        angle = r.info["face_angle"]
-        off_detent = np.maximum(off_detent, np.abs(angle - np.round(angle / QUARTER) * QUARTER))
+        off_detent = np.maximum(off_detent, task.align_error)  # |hinge − nearest detent|, the task's own
         drops += int(np.sum(r.info["dropped"]))
     return {"detent": used_detent, "friction": used_friction, "envs": envs, "steps": steps,
             "travel_rad_mean": float(travel.mean()), "travel_rad_max": float(travel.max()),
