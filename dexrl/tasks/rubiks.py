@@ -116,7 +116,8 @@ class FaceTurnTask(CubeRotateTask):
         aligned = cube.alignment_error(d) < self.settings.face_tolerance
         subgoal: Subgoal | None
         if aligned and rng.random() < self.settings.rotate_probability:
-            subgoal = RotateSubgoal(pose.up_face, int(rng.choice([-1, 1])), pose)
+            direction = self.settings.rotate_direction or int(rng.choice([-1, 1]))
+            subgoal = RotateSubgoal(pose.up_face, direction, pose)
         else:
             others = [f for f in FACES if f != pose.up_face]
             subgoal = flip_to_top(pose, others[int(rng.integers(len(others)))])

@@ -80,6 +80,10 @@ class RubiksSettings(CubeRotateSettings):
     face_tolerance: float = 0.1
     # face_turn: when aligned, the goal is a top-face rotation with this probability, else a flip [R].
     rotate_probability: float = 0.5
+    # face_turn: the direction of rotate goals, +1 = clockwise seen from outside the face (U in
+    # standard notation: hinge angle -90 deg), -1 = counter-clockwise (U'); 0 = either at random
+    # [R]. One direction only is a training curriculum (a hand may find one direction easier).
+    rotate_direction: int = 0
     # Re-bind the hinge to the face pointing up when its axis is within acos(this) of vertical.
     rebind_up_cos: float = 0.8
     # cube_solve: random moves in a scramble, or a fixed scramble in standard notation.
@@ -105,6 +109,7 @@ class RubiksSettings(CubeRotateSettings):
         check_all([
             (0 < self.face_tolerance < QUARTER / 2, f"env.face_tolerance must be in (0, pi/4) rad (got {self.face_tolerance})"),
             (0 <= self.rotate_probability <= 1, f"env.rotate_probability must be in [0, 1] (got {self.rotate_probability})"),
+            (self.rotate_direction in (-1, 0, 1), f"env.rotate_direction must be -1, 0 (either, at random) or 1 (got {self.rotate_direction})"),
             (self.scramble_moves >= 0, f"env.scramble_moves must be >= 0 (got {self.scramble_moves})"),
             (self.plan_budget_s >= 0, f"env.plan_budget_s must be >= 0 (got {self.plan_budget_s})"),
             (self.plan_max_calls >= 0, f"env.plan_max_calls must be >= 0 (got {self.plan_max_calls})"),

@@ -27,8 +27,9 @@ V1_DEFAULTS: dict[str, Any] = REFERENCE["v1_defaults"]
 # Shared keys added after the reference was recorded, at their defaults (which change nothing):
 # task_module names the module of a task defined outside dexrl.
 ADDED_SINCE: dict[str, Any] = {"task_module": None}
-# A task's own keys added since, at their defaults (face_turn / cube_solve: the face_speed term).
-TASK_KEYS_ADDED_SINCE: dict[str, Any] = {"face_speed_weight": 0.0, "face_speed_clip": 1.0}
+# A task's own keys added since, at their defaults (face_turn / cube_solve: the face_speed term,
+# the rotate goals' direction).
+TASK_KEYS_ADDED_SINCE: dict[str, Any] = {"face_speed_weight": 0.0, "face_speed_clip": 1.0, "rotate_direction": 0}
 
 
 def check_env(now: dict[str, Any], before: dict[str, Any]) -> None:

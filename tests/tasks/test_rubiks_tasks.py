@@ -344,3 +344,20 @@ def test_face_speed_is_off_by_default_and_refuses_a_negative_weight() -> None:
     assert "face_speed" not in task._task_reward_terms()
     with pytest.raises(ValueError, match="face_speed_weight"):
         make_task("face_turn", num_envs=2, seed=0, overrides={"face_speed_weight": -1.0})
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_rotate_direction_fixes_the_turn_goals_direction(direction: int) -> None:
+    """env.rotate_direction=+1 asks only clockwise turns (hinge angle -90 deg), -1 only
+    counter-clockwise ones; the default draws both; any other value is refused."""
+    task = make_task("face_turn", num_envs=32, seed=2, autoreset=False,
+                     overrides={"rotate_probability": 1.0, "rotate_direction": direction})  # fmt: skip
+    task.reset()
+    rotate = task.goal_type == ROTATE
+    assert rotate.sum() >= 16, "most grasp-free resets are aligned, so most goals are turns"
+    np.testing.assert_allclose(task.face_target[rotate], -direction * np.pi / 2)
+    both = make_task("face_turn", num_envs=32, seed=2, autoreset=False, overrides={"rotate_probability": 1.0})
+    both.reset()
+    assert set(np.sign(both.face_target[both.goal_type == ROTATE]).tolist()) == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="rotate_direction"):
+        make_task("face_turn", num_envs=2, seed=0, overrides={"rotate_direction": 2})
