@@ -11,7 +11,10 @@ layer that far never sees a turn's reward. For each detent stiffness asked for (
 the calibrated model's), `envs` envs run `steps` control steps from the task's start state (auto
 reset) and the probe reports: the hinge's travel (|angular velocity| at each control step × the
 control period, summed: rad per env), the largest angle from the nearest detent each env reached,
-and the share of envs that came within 0.05 rad of 45°.
+the share of envs that came within 0.05 rad of 45°, and by direction (clockwise seen from above
+the face, U; counter-clockwise, U') the quarter turns committed and the rotate goals asked and met
+(a goal ends at its success or at the episode's end). A policy that meets turn goals in one
+direction only plateaus at about half of them (`env.rotate_direction` trains the other alone).
 
 Own keys: checkpoint (a run dir or its checkpoints/latest; none = uniform random actions), steps
 (300), envs (16), seed (0), detents (comma-separated N·m/rad; "" = calibrated), friction (the
@@ -76,17 +79,36 @@ def probe(env: Any, policy: Any, steps: int, envs: int, seed: int, detent: float
     travel, off_detent = np.zeros(envs), np.zeros(envs)
     dof = task.cube_ids.hinge_dof
     drops = 0
+    turns_before = np.array([c.turns_by_direction for c in task.cubes]).sum(axis=0)
+    goals = np.zeros((2, 2), dtype=int)  # [clockwise, counter-clockwise] x [asked, met]
+    goal_dir = _turn_goal_direction(task)
     for _ in range(steps):
         r = task.step(policy(obs, starts))
         obs, starts = r.obs, r.terminated | r.truncated
         travel += np.abs(task.qvel[:, dof]) * task.control_dt
         off_detent = np.maximum(off_detent, task.align_error)  # |hinge − nearest detent|, the task's own
         drops += int(np.sum(r.info["dropped"]))
+        success = r.info["is_success"].astype(bool)
+        ended = (success | starts) & (goal_dir >= 0)
+        np.add.at(goals, (goal_dir[ended], 0), 1)
+        np.add.at(goals, (goal_dir[ended & success], 1), 1)
+        goal_dir = np.where(success | starts, _turn_goal_direction(task), goal_dir)
+    turns = np.array([c.turns_by_direction for c in task.cubes]).sum(axis=0) - turns_before
     return {"detent": used_detent, "friction": used_friction, "envs": envs, "steps": steps,
             "travel_rad_mean": float(travel.mean()), "travel_rad_max": float(travel.max()),
             "off_detent_rad_mean": float(off_detent.mean()), "off_detent_rad_max": float(off_detent.max()),
             "share_near_45deg": float(np.mean(off_detent >= QUARTER / 2 - NEAR_HALF_TURN)),
-            "drops": drops}  # fmt: skip
+            "drops": drops, "turns_cw": int(turns[0]), "turns_ccw": int(turns[1]),
+            "goals_cw": int(goals[0, 0]), "met_cw": int(goals[0, 1]),
+            "goals_ccw": int(goals[1, 0]), "met_ccw": int(goals[1, 1])}  # fmt: skip
+
+
+def _turn_goal_direction(task: Any) -> np.ndarray:
+    """[K] each env's current goal: 0 a clockwise turn (hinge target < 0), 1 counter-clockwise,
+    -1 not a turn (a flip)."""
+    from dexrl.tasks.rubiks import ROTATE
+
+    return np.where(task.goal_type == ROTATE, (task.face_target > 0).astype(int), -1)
 
 
 @exit_on_error
@@ -115,6 +137,9 @@ def main(argv: list[str]) -> None:
               f"steps; farthest from a detent {row['off_detent_rad_mean']:.2f} rad on average (max "
               f"{row['off_detent_rad_max']:.2f}; a turn needs 0.79); {100 * row['share_near_45deg']:.0f} % "
               f"of envs came within {NEAR_HALF_TURN} rad of 45°; {row['drops']} drops", flush=True)  # fmt: skip
+        print(f"[dexrl]   clockwise (U): {row['turns_cw']} quarter turns, {row['met_cw']} of {row['goals_cw']} "
+              f"turn goals met; counter-clockwise (U'): {row['turns_ccw']} quarter turns, {row['met_ccw']} of "
+              f"{row['goals_ccw']} met", flush=True)  # fmt: skip
     if args["json"]:
         who = {"checkpoint": str(run.checkpoint_dir)} if run is not None else {"policy": "random"}
         print(json.dumps({"env": env.name, **who, "rows": rows}))

@@ -236,6 +236,9 @@ class RubiksCube:
         self.binding_quat = orientation_quat(self.binding)
         self.face_turns = 0  # net quarter turns (about body +z) committed since reset_progress()
         self.quarter_turns = 0  # quarter turns committed since reset()
+        # quarter turns committed since the cube was made, by direction about body +z seen from
+        # outside the top face: [clockwise (U), counter-clockwise (U')]; reset() keeps them.
+        self.turns_by_direction = [0, 0]
         self.rebinds = 0
 
     @property
@@ -319,6 +322,7 @@ class RubiksCube:
         d.ctrl[self.ids.hinge_actuators] -= n * QUARTER  # a driving actuator follows the re-base
         self.face_turns += n
         self.quarter_turns += abs(n)
+        self.turns_by_direction[int(n > 0)] += abs(n)
         self.recolour(m)
 
     def _up_axis(self, d: mujoco.MjData) -> Vec | None:

@@ -28,7 +28,7 @@ def _last_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
 
 
 def test_without_the_detent_the_same_random_actions_take_the_layer_farther(capsys) -> None:  # type: ignore[no-untyped-def]
-    _probe().main(["experiment=face_turn_fast", "steps=40", "envs=4", "detents=0.04,0", "friction=0",
+    _probe().main(["experiment=face_turn_fast", "steps=110", "envs=4", "detents=0.04,0", "friction=0",
                    "json=true"])  # fmt: skip
     out = _last_json(capsys)
     calibrated, free = out["rows"]
@@ -38,6 +38,10 @@ def test_without_the_detent_the_same_random_actions_take_the_layer_farther(capsy
     for row in (calibrated, free):
         assert 0 <= row["off_detent_rad_mean"] <= row["off_detent_rad_max"] <= math.pi / 4 + 1e-9
         assert 0 <= row["share_near_45deg"] <= 1
+        # 110 steps outlast the 100-step goal timeout, so every env's first goal has ended
+        assert row["goals_cw"] + row["goals_ccw"] >= 1
+        assert 0 <= row["met_cw"] <= row["goals_cw"] and 0 <= row["met_ccw"] <= row["goals_ccw"]
+        assert min(row["turns_cw"], row["turns_ccw"]) >= 0
     # Same actions (a fresh random policy per setting, same seed): with no spring pulling it back
     # the layer gets farther from a detent (measured 0.33 vs 0.13 rad on average).
     assert free["off_detent_rad_mean"] > 1.5 * calibrated["off_detent_rad_mean"]

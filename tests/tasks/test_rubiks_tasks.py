@@ -361,3 +361,19 @@ def test_rotate_direction_fixes_the_turn_goals_direction(direction: int) -> None
     assert set(np.sign(both.face_target[both.goal_type == ROTATE]).tolist()) == {-1.0, 1.0}
     with pytest.raises(ValueError, match="rotate_direction"):
         make_task("face_turn", num_envs=2, seed=0, overrides={"rotate_direction": 2})
+
+
+def test_committed_turns_are_tallied_by_direction_across_resets() -> None:
+    """RubiksCube.turns_by_direction: [clockwise (hinge -90 deg, U), counter-clockwise (U')]
+    quarter turns committed since the cube was made (scripts/probe_face.py reads it)."""
+    task = make_task("face_turn", num_envs=1, seed=0, autoreset=False)
+    task.reset()
+    cube = task.cubes[0]
+    task.turn_face(0, np.pi / 2)
+    task.step(np.zeros((1, task.action_dim)))
+    assert cube.turns_by_direction == [0, 1]
+    task.turn_face(0, -np.pi)  # two clockwise quarter turns at once
+    task.step(np.zeros((1, task.action_dim)))
+    assert cube.turns_by_direction == [2, 1]
+    task.reset()
+    assert cube.turns_by_direction == [2, 1] and cube.quarter_turns == 0
