@@ -13,6 +13,9 @@ the checkpoint; `env.key=value` changes a value, `env=<name>` another env of the
 A bad key, value or checkpoint prints one line and exits 2 before anything runs. cube_solve is
 evaluated on the fair scramble of [R] (env.scramble=... to choose another; "" = random):
 metrics.json then has a "solve" block (solve rate, subgoals completed, where episodes failed).
+face_turn is evaluated on [R] App. C.1's goals (rotate_probability 0.5, either direction) whatever
+the run trained on; `env.rotate_probability=1.0` measures turn goals alone. metrics.json's
+"evaluation_values" lists the env values the evaluation set this way.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def main(argv: list[str]) -> None:
     ranges = {n: tuple(r) for n, r in (run.adr_state or {}).get("ranges", {}).items()}
     bar = _Bar(args["episodes"])
     try:
-        source = evaluated_source(run)
+        source = {**evaluated_source(run), "evaluation_values": evaluation}
         metrics = evaluate_policy(configs.env, policy, settings, out, ranges, bar,  # type: ignore[arg-type]
                                   source=source)
         if names:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 import mujoco
 import numpy as np
@@ -60,6 +60,11 @@ class FaceTurnTask(CubeRotateTask):
     settings_type = RubiksSettings
     settings: RubiksSettings
     has_face_hinge = True  # ADR's face_friction / face_detent
+    # Reported on [R] App. C.1's goals whatever a run trained on (turn goals only, one direction).
+    evaluation_values: ClassVar[dict[str, Any]] = {
+        "rotate_probability": RubiksSettings.rotate_probability,
+        "rotate_direction": RubiksSettings.rotate_direction,
+    }
 
     # ----------------------------------------------------------------- init / reset
     def _task_init(self) -> None:

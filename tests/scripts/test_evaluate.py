@@ -98,3 +98,21 @@ def test_sweep_calibrated_point_equals_the_plain_evaluation(evaluation: Path) ->
     assert float(low["episode_return_mean"]) != pytest.approx(c["episode_return_mean"])
     png = (evaluation / "sweep.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_face_turn_is_evaluated_on_the_standard_goals_whatever_it_trained_on(tmp_path: Path) -> None:
+    """A run trained on a curriculum (turn goals only, clockwise only) is reported on [R] App.
+    C.1's goals unless the command line sets them; metrics.json names what evaluation set."""
+    from export.exported import env_config, write_trained_checkpoint
+
+    env = env_config("face_turn", rotate_probability=1.0, rotate_direction=1)
+    write_trained_checkpoint(tmp_path / "run" / "checkpoints" / "latest", env, "mlp")
+    common = [f"checkpoint={tmp_path / 'run'}", "episodes=2", "num_envs=2", "video_episodes=0"]
+    r = _evaluate([*common, f"out={tmp_path / 'standard'}"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    standard = json.loads((tmp_path / "standard" / "metrics.json").read_text())
+    assert standard["evaluation_values"] == {"rotate_probability": 0.5, "rotate_direction": 0}
+    r = _evaluate([*common, "env.rotate_probability=1.0", f"out={tmp_path / 'turns'}"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    turns = json.loads((tmp_path / "turns" / "metrics.json").read_text())
+    assert turns["evaluation_values"] == {"rotate_direction": 0}  # the command line's value stays

@@ -208,6 +208,7 @@ def test_face_hinge_and_evaluation_values_are_declared_by_the_task() -> None:
     declared = {name: task_spec(name).task_class for name in task_names()}
     assert {n for n, c in declared.items() if c.has_face_hinge} == {"face_turn", "cube_solve"}
     assert {n: c.evaluation_values for n, c in declared.items() if c.evaluation_values} == {
-        "cube_solve": {"scramble": FAIR_SCRAMBLE}}
+        "cube_solve": {"scramble": FAIR_SCRAMBLE},
+        "face_turn": {"rotate_probability": 0.5, "rotate_direction": 0}}
     cube = make_task("cube_rotate", num_envs=1, seed=0, autoreset=False)
     assert "needs the Rubik's cube" in str(unsupported_reason("face_friction", cube))
