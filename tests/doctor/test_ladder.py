@@ -21,6 +21,18 @@ def test_shipped_ladder_climbs_the_four_tasks() -> None:
     assert window >= 1 and all(r.total_env_steps > 0 for r in rungs)
 
 
+def test_the_face_turn_rung_trains_experiment_face_turn_fast_env() -> None:
+    """The rung's overrides are face_turn_fast's env (README "The next rungs"), so the two do
+    not drift apart."""
+    from dexrl.frontdoor import typed_configs
+
+    rung = next(r for r in load_ladder()[0] if r.env == "face_turn")
+    ladder_env = typed_configs(compose([f"env={rung.env}", *rung.overrides], "train").plain()).env
+    experiment_env = typed_configs(compose(["experiment=face_turn_fast"], "train").plain()).env
+    assert ladder_env == experiment_env
+    assert rung.total_env_steps == 2_000_000 and rung.metric == "success_rate"
+
+
 def test_train_sends_the_ladder_to_the_doctor() -> None:
     """`scripts/train.py experiment=ladder` is not one run: the error names the doctor's command."""
     with pytest.raises(ConfigError, match=r"python scripts/doctor\.py experiment=ladder"):
