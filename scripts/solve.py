@@ -2,11 +2,13 @@
 
 Usage:
     python scripts/solve.py "<54 facelets in URFDLB order>"
-    python scripts/solve.py --scramble "R U R' U'" [--budget-s 3] [--up U]
+    python scripts/solve.py --scramble "R U R' U'" [--budget-s 3] [--up U] [--turn-direction cw]
 
 The planner (`dexrl.solver.CubePlanner`) looks for the cheapest plan within `--budget-s`
 seconds (cost = flips x flip cost + quarter turns x rotate cost; `--budget-s 0` is kociemba's
-first answer, as before). Without `--up` it also chooses which face starts on top.
+first answer, as before). Without `--up` it also chooses which face starts on top. For a hand
+that turns a face one way only, `--turn-direction cw` (or `ccw`) writes every turn that way
+(U' as U U U) and prices the plan so.
 
 Prints readable lines, then ONE JSON object as the last line:
     {"facelets": ..., "moves": [...], "subgoals": [...], "rotations": n, "flips": m,
@@ -44,6 +46,9 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+_TURN_DIRECTIONS = {"cw": 1, "ccw": -1, "either": 0}
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     defaults = PlannerSettings()
     parser = _OneLineErrorParser(description="Solve a Rubik's cube and print the subgoal plan.")
@@ -69,6 +74,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--half-turn-cost", type=float, default=None, help="default: two quarter turns"
     )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="search order")
+    parser.add_argument(
+        "--turn-direction",
+        choices=sorted(_TURN_DIRECTIONS),
+        default="either",
+        help="the hand turns a face clockwise only (cw: U' becomes U U U), counter-clockwise "
+        "only (ccw), or either way (default)",
+    )
     return parser.parse_args(argv)
 
 
@@ -115,6 +127,7 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
         rotate_cost=args.rotate_cost,
         half_turn_cost=args.half_turn_cost,
         seed=args.seed,
+        turn_direction=_TURN_DIRECTIONS[args.turn_direction],
     )
     if args.scramble is not None:  # printed once the input is known to be good
         print(f"scramble: {args.scramble}")
@@ -155,6 +168,7 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
         "budget_s": args.budget_s,
         "solutions": plan.solutions,
         "source": plan.source,
+        "turn_direction": args.turn_direction,
         "kociemba": _counts(first),
     }
 

@@ -6,6 +6,9 @@ so a plan is scored by its subgoals, not its face turns:
     cost = flips * flip_cost + quarter turns * rotate_cost      (a half turn: two quarter turns,
                                                                  or `half_turn_cost` if set)
 
+On a hand that turns one way only (`turn_direction` ±1) a quarter turn the other way is three
+quarter turns (U' = U U U), so such a plan prefers solutions with fewer of them.
+
 A move needs a flip unless its face is already on top, and two moves in a row never turn one
 face, so flips = moves - 1 when the first move's face starts on top, else moves
 (`dexrl.solver.planner`). Two first moves of opposite faces commute and may be swapped.
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 from dexrl.solver.cube import Move
 from dexrl.solver.geometry import OPPOSITE
+from dexrl.solver.planner import TURN_DIRECTIONS, quarter_turns
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class PlannerSettings:
     # What the budget counts: "wall" seconds, or "cpu" seconds of the planner and its kociemba
     # child (for measurements on a shared machine; Linux).
     clock: str = "wall"
+    # The hand's turn direction: 0 either way; +1 clockwise only (U' becomes U U U), -1
+    # counter-clockwise only (dexrl.solver.planner.quarter_turns).
+    turn_direction: int = 0
 
     def __post_init__(self) -> None:
         if self.budget_s < 0 or not math.isfinite(self.budget_s):
@@ -61,6 +68,10 @@ class PlannerSettings:
             raise ValueError(f"max_calls must be >= 0 (got {self.max_calls})")
         if self.clock not in ("wall", "cpu"):
             raise ValueError(f"clock must be 'wall' or 'cpu' (got {self.clock!r})")
+        if self.turn_direction not in TURN_DIRECTIONS:
+            raise ValueError(
+                f"turn_direction must be -1, 0 (either way) or 1 (got {self.turn_direction!r})"
+            )
 
     @property
     def half_turn_cost_value(self) -> float:
@@ -123,5 +134,5 @@ def score(
     free_first = bool(ordered) and (top is None or ordered[0].face == top)
     flips = len(ordered) - free_first
     halves = sum(m.turns == 2 for m in ordered)
-    rotations = len(ordered) + halves
+    rotations = sum(quarter_turns(m, settings.turn_direction)[1] for m in ordered)
     return Candidate(ordered, flips, rotations, settings.cost(flips, rotations, halves), source)

@@ -11,7 +11,10 @@ cube to bring another face to the top. For each move of the solution the planner
   changes, so each flip is the smallest horizontal-axis roll; no flip when the face is
   already on top;
 - one `RotateSubgoal` per quarter turn of that (now top) face: X -> +1, X' -> -1, and X2 ->
-  two +1 quarter turns ([R]: half turns become two 90-degree subgoals).
+  two +1 quarter turns ([R]: half turns become two 90-degree subgoals). For a hand that turns
+  a face one way only, `direction` = +1 writes every turn clockwise (X' -> three +1, X2 -> two
+  +1) and -1 counter-clockwise (X -> three -1, X2 -> two -1): the same cube state, more
+  subgoals (`quarter_turns`).
 
 Because kociemba never turns the same face twice in a row, every move needs a flip except
 a first move of the face that starts on top: flips = moves - [that case], rotations = quarter
@@ -155,8 +158,26 @@ def flip_to_top(orientation: CubeOrientation, face: str) -> FlipSubgoal | None:
     return FlipSubgoal(face, axis, quarter_turns, target)
 
 
+TURN_DIRECTIONS = (-1, 0, 1)
+"""The `direction` values of `plan_subgoals`: -1 / +1 every quarter turn that way, 0 either."""
+
+
+def quarter_turns(move: Move, direction: int = 0) -> tuple[int, int]:
+    """(subgoal direction, how many) for face turn `move` on a hand that turns `direction`.
+
+    direction 0 keeps the move's own: X (+1, 1), X' (-1, 1), X2 (+1, 2). +1 / -1 turns one way
+    only, so the opposite quarter turn takes three: U' is U U U under +1.
+    """
+    if direction not in TURN_DIRECTIONS:
+        raise ValueError(f"direction must be -1, 0 (either) or 1 (got {direction!r})")
+    if direction == 0:
+        return (-1, 1) if move.turns == 3 else (1, move.turns)
+    clockwise_turns = move.turns % 4  # X: 1, X2: 2, X': 3 clockwise quarter turns
+    return direction, clockwise_turns if direction == 1 else 4 - clockwise_turns
+
+
 def plan_subgoals(
-    moves: Iterable[Move], orientation: CubeOrientation | None = None
+    moves: Iterable[Move], orientation: CubeOrientation | None = None, direction: int = 0
 ) -> tuple[Subgoal, ...]:
     """Subgoals that carry out face turns `moves` starting from cube pose `orientation`.
 
@@ -164,6 +185,9 @@ def plan_subgoals(
         moves: face turns (e.g. a kociemba solution); whole-cube rotations are rejected
             because the hand does those as flips chosen here.
         orientation: starting pose; default identity (U on top, F towards world -y).
+        direction: 0 turns each face the way the move says; +1 / -1 writes every turn as
+            clockwise / counter-clockwise quarter turns (`quarter_turns`), for a hand that
+            turns one way only.
     """
     pose = orientation or CubeOrientation.identity()
     subgoals: list[Subgoal] = []
@@ -174,9 +198,8 @@ def plan_subgoals(
         if flip is not None:
             subgoals.append(flip)
             pose = flip.orientation
-        direction = -1 if move.turns == 3 else 1
-        for _ in range(2 if move.turns == 2 else 1):
-            subgoals.append(RotateSubgoal(move.face, direction, pose))
+        sign, count = quarter_turns(move, direction)
+        subgoals.extend(RotateSubgoal(move.face, sign, pose) for _ in range(count))
     return tuple(subgoals)
 
 

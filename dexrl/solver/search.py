@@ -327,7 +327,7 @@ class CubePlanner:
         cached: bool,
     ) -> Plan:
         """Subgoals for the candidate, replayed on the symbolic cube before anyone uses them."""
-        subgoals = plan_subgoals(candidate.moves, pose)
+        subgoals = plan_subgoals(candidate.moves, pose, self.settings.turn_direction)
         replay, orientation = state, pose
         for goal in subgoals:
             replay, orientation = apply_subgoal(replay, orientation, goal)

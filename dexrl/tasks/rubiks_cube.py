@@ -82,7 +82,8 @@ class RubiksSettings(CubeRotateSettings):
     rotate_probability: float = 0.5
     # face_turn: the direction of rotate goals, +1 = clockwise seen from outside the face (U in
     # standard notation: hinge angle -90 deg), -1 = counter-clockwise (U'); 0 = either at random
-    # [R]. One direction only is a training curriculum (a hand may find one direction easier).
+    # [R]. One direction only is a training curriculum (a hand may find one direction easier);
+    # cube_solve: the planner writes every quarter turn that way (U' as U U U under +1).
     rotate_direction: int = 0
     # Re-bind the hinge to the face pointing up when its axis is within acos(this) of vertical.
     rebind_up_cos: float = 0.8

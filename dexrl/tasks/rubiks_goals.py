@@ -70,12 +70,17 @@ class SolvePlan:
 
     @classmethod
     def for_state(
-        cls, state: CubeState, pose: CubeOrientation, planner: CubePlanner | None = None
+        cls,
+        state: CubeState,
+        pose: CubeOrientation,
+        planner: CubePlanner | None = None,
+        direction: int = 0,
     ) -> SolvePlan:
-        """Flip/rotate subgoals from `pose`: the planner's cheapest within its budget, or
-        without one Kociemba's first solution (dexrl.solver)."""
+        """Flip/rotate subgoals from `pose`: the planner's cheapest within its budget (its
+        settings hold the turn direction), or without one Kociemba's first solution with every
+        quarter turn written in `direction` (0: either way; dexrl.solver.plan_subgoals)."""
         if planner is None:
-            subgoals = plan_subgoals(solve(state), pose)
+            subgoals = plan_subgoals(solve(state), pose, direction)
         else:
             subgoals = planner.plan(state, pose).subgoals
         states, s, o = [state], state, pose

@@ -52,6 +52,7 @@ class CubeSolveTask(FaceTurnTask):
                 rotate_cost=s.plan_rotate_cost,
                 max_calls=s.plan_max_calls,
                 clock=s.plan_clock,
+                turn_direction=s.rotate_direction,
             )
         )
         self.planner.warm_up()
@@ -94,7 +95,7 @@ class CubeSolveTask(FaceTurnTask):
         self._set_goal(i, anchor_subgoal(subgoal, pose) if subgoal else None, yaw)
 
     def _replan(self, i: int, pose: CubeOrientation) -> None:
-        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose)
+        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose, direction=self.settings.rotate_direction)
         self.replans[i] += 1
 
     def _task_on_success(self, i: int, rng: np.random.Generator) -> None:

@@ -141,6 +141,12 @@ def test_cost_counts_flips_and_quarter_turns_by_hand() -> None:
     assert score(moves, None, settings).cost == 8.0  # free start: R goes on top
     half = PlannerSettings(flip_cost=2.0, rotate_cost=1.0, half_turn_cost=1.5)
     assert score(moves, "R", half).cost == 2 * 2.0 + 2 * 1.0 + 1.5
+    # A clockwise-only hand turns F' as F F F: 1 + 2 + 3 quarter turns; counter-clockwise only,
+    # R as R' R' R': 3 + 2 + 1.
+    clockwise = score(moves, "R", PlannerSettings(flip_cost=2.0, rotate_cost=1.0, turn_direction=1))
+    assert (clockwise.flips, clockwise.rotations, clockwise.cost) == (2, 6, 10.0)
+    ccw = PlannerSettings(flip_cost=2.0, rotate_cost=1.0, half_turn_cost=1.5, turn_direction=-1)
+    assert score(moves, "R", ccw).rotations == 6 and score(moves, "R", ccw).cost == 4.0 + 3 + 1.5 + 1
 
 
 def test_first_two_opposite_moves_swap_to_save_a_flip() -> None:
@@ -169,6 +175,7 @@ def test_longest_useful_is_the_bound_on_the_length_of_a_cheaper_plan() -> None:
         {"half_turn_cost": -1.0},
         {"clock": "sundial"},
         {"max_calls": -1},
+        {"turn_direction": 2},
     ],
 )
 def test_bad_settings_are_named(bad: dict[str, object]) -> None:
@@ -207,6 +214,24 @@ def test_search_plan_is_verified_and_never_dearer_than_the_plain_plan() -> None:
             counts = count_subgoals(plan.subgoals)
             assert (counts["flips"], counts["rotations"]) == (plan.flips, plan.rotations)
             assert plan.cost <= plain.cost and plan.solutions >= 1
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_one_way_search_plans_turn_one_way_and_prefer_fewer_reversed_turns(direction: int) -> None:
+    rng = random.Random(20 + direction)
+    start = CubeOrientation.identity()
+    with CubePlanner(PlannerSettings(budget_s=30.0, max_calls=6, turn_direction=direction)) as planner:
+        for _ in range(3):
+            state = SOLVED.apply(random_scramble(rng, 25))
+            plan = planner.plan(state, start)
+            assert _replay(state, start, plan.subgoals) == SOLVED
+            assert {g.direction for g in plan.subgoals if g.type == "rotate"} == {direction}
+            counts = count_subgoals(plan.subgoals)
+            assert (counts["flips"], counts["rotations"]) == (plan.flips, plan.rotations)
+            # the search scores the one-way cost: never dearer than Kociemba's first solution
+            # written one way
+            first = score(solve(state), "U", planner.settings, reorder=False)
+            assert plan.cost <= first.cost
 
 
 def test_free_start_puts_the_first_face_on_top() -> None:

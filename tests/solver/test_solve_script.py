@@ -53,6 +53,22 @@ def test_scramble_input() -> None:
     assert plan["rotations"] == 4 and plan["flips"] == 3  # U, (R up) R, (U up) U', (R up) R'
 
 
+def test_a_clockwise_only_hand_gets_clockwise_turns_that_solve() -> None:
+    fair = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
+    either = json.loads(_run("--scramble", fair, "--budget-s", "0").stdout.splitlines()[-1])
+    result = _run("--scramble", fair, "--budget-s", "0", "--turn-direction", "cw")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout.splitlines()[-1])
+    assert plan["turn_direction"] == "cw" and plan["moves"] == either["moves"]
+    turns = [g for g in plan["subgoals"] if g["type"] == "rotate"]
+    assert {g["direction"] for g in turns} == {1} and " ccw" not in result.stdout
+    counter = sum(m.endswith("'") for m in plan["moves"])  # each one two quarter turns more
+    assert plan["rotations"] == len(turns) == either["rotations"] + 2 * counter
+    assert CubeState.solved().apply(fair).apply(" ".join(plan["moves"])).is_solved
+    bad = _run("--scramble", "R", "--turn-direction", "up")
+    assert bad.returncode == 2 and "--turn-direction" in bad.stderr
+
+
 def test_budget_zero_prints_kociembas_plan_and_a_budget_finds_a_cheaper_one() -> None:
     fair = "L2 U2 R2 B D2 B2 D2 L2 F' D' R B F L U' F D' L2"
     plain = json.loads(_run("--scramble", fair, "--budget-s", "0").stdout.splitlines()[-1])

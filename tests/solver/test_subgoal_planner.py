@@ -77,6 +77,37 @@ def test_half_turn_becomes_two_quarter_turns_in_the_same_direction() -> None:
     assert first == second and isinstance(first, RotateSubgoal) and first.direction == 1
 
 
+def test_one_way_hand_writes_the_other_direction_as_three_quarter_turns() -> None:
+    u, u_prime = RotateSubgoal("U", 1, IDENTITY), RotateSubgoal("U", -1, IDENTITY)
+    assert plan_subgoals(parse_moves("U'"), direction=1) == (u,) * 3
+    assert plan_subgoals(parse_moves("U2"), direction=1) == (u,) * 2
+    assert plan_subgoals(parse_moves("U"), direction=-1) == (u_prime,) * 3
+    assert plan_subgoals(parse_moves("U2"), direction=-1) == (u_prime,) * 2
+    assert plan_subgoals(parse_moves("U'"), direction=0) == (u_prime,)
+    with pytest.raises(ValueError, match="direction must be -1, 0"):
+        plan_subgoals(parse_moves("U"), direction=2)
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_one_way_plans_solve_and_turn_only_that_way(direction: int) -> None:
+    rng = random.Random(direction + 5)
+    poses = all_orientations()
+    for _ in range(20):
+        state = CubeState.solved().apply(random_scramble(rng, 25))
+        start = rng.choice(poses)
+        moves = solve(state)
+        goals = plan_subgoals(moves, start, direction)
+        assert _replay(state, start, goals)[0].is_solved
+        turns = [g for g in goals if isinstance(g, RotateSubgoal)]
+        assert {g.direction for g in turns} == {direction}
+        # each move is 1, 2 or 3 quarter turns that way: X2 two, the move's own way one, else three
+        own = 1 if direction == 1 else 3
+        expected = sum(2 if m.turns == 2 else 1 if m.turns == own else 3 for m in moves)
+        assert len(turns) == expected
+        # the flips are the two-way plan's: only the turns multiply
+        assert count_subgoals(goals)["flips"] == count_subgoals(plan_subgoals(moves, start))["flips"]
+
+
 def test_direction_convention() -> None:
     (cw,) = plan_subgoals(parse_moves("U"))
     (ccw,) = plan_subgoals(parse_moves("U'"))

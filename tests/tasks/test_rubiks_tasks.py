@@ -19,6 +19,7 @@ from dexrl.solver import (
     CubeOrientation,
     CubeState,
     Move,
+    RotateSubgoal,
     count_subgoals,
     parse_moves,
     plan_subgoals,
@@ -316,6 +317,25 @@ def test_cube_solve_plans_cheaper_reproducibly_and_once_per_scramble() -> None:
     finally:
         for task in tasks:
             task.planner.close()
+
+
+def test_cube_solve_for_a_clockwise_only_hand_plans_and_replans_clockwise_turns() -> None:
+    """env.rotate_direction=1 in cube_solve: the planner writes every turn clockwise (U' as U U U),
+    the re-plan too, and the plan still solves the cube."""
+    cfg = load_env_config("cube_solve", {"scramble": FAIR_SCRAMBLE, "rotate_direction": 1})
+    task = CubeSolveTask(cfg, num_envs=1, seed=0, autoreset=False)
+    try:
+        task.reset_env(0)
+        assert task.planner.settings.turn_direction == 1
+        turns = [g for g in task.plans[0].subgoals if isinstance(g, RotateSubgoal)]
+        assert {g.direction for g in turns} == {1} and len(turns) > 26  # [R]'s two-way plan: 26
+        pose = aligned_pose(task.cubes[0].solver_quat(task.sim.datas[0]))[0]
+        task._replan(0, pose)
+        assert {g.direction for g in task.plans[0].subgoals if isinstance(g, RotateSubgoal)} == {1}
+        info = run_solve_oracle(task, max_steps=600)
+        assert info["cube_solved"] and task.cubes[0].state.is_solved
+    finally:
+        task.planner.close()
 
 
 @pytest.mark.parametrize("velocity, expected", [(0.5, 0.5), (-0.25, -0.25), (3.0, 1.0), (-3.0, -1.0)])
