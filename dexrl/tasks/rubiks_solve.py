@@ -95,7 +95,9 @@ class CubeSolveTask(FaceTurnTask):
         self._set_goal(i, anchor_subgoal(subgoal, pose) if subgoal else None, yaw)
 
     def _replan(self, i: int, pose: CubeOrientation) -> None:
-        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose, direction=self.settings.rotate_direction)
+        # Kociemba's first answer, written in the planner's turn direction (env.rotate_direction)
+        direction = self.planner.settings.turn_direction
+        self.plans[i] = SolvePlan.for_state(self.cubes[i].state, pose, direction=direction)
         self.replans[i] += 1
 
     def _task_on_success(self, i: int, rng: np.random.Generator) -> None:
